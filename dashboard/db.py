@@ -1,0 +1,207 @@
+"""The engine built from ``[database]``, its per-statement timeout, and database events -> hooks.
+
+Two jobs live here because both are about what the database layer does for the host:
+
+* :func:`build_engine` makes the one engine whose pool the contract governs: pool size, overflow,
+  wait timeout, recycle, pre-ping and connect timeout are exactly the configured ones, and every
+  statement is bounded by ``call_timeout_ms`` on each supported dialect (PostgreSQL
+  ``statement_timeout``; SQLite a progress-handler deadline; MySQL ``max_execution_time`` /
+  MariaDB ``max_statement_time``; Oracle ``call_timeout``).
+* :func:`install_event_fanout` listens on *every* SQLAlchemy engine and pool in the process (also
+  the ones an app creates itself) and turns their events into ``dashboard_db_checkout`` and
+  ``dashboard_db_outcome`` calls on the host serving the current request, found through a context
+  variable that the host's outermost layer sets.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+import time
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import Pool, QueuePool
+
+from dashboard.config import DatabaseSection
+from dashboard.dbfaults import DbOutcome, Fault, classify
+
+if TYPE_CHECKING:
+    from dashboard.host import Host
+
+current_host: contextvars.ContextVar[Host | None] = contextvars.ContextVar(
+    "dashboard_current_host", default=None)
+
+_SQLITE_DEADLINE = "dashboard_sqlite_deadline"
+_SQLITE_CHECK_EVERY_N_OPS = 1000
+
+
+def build_engine(database: DatabaseSection, **overrides: Any) -> Engine:
+    """The engine for ``[database]``; ``overrides`` replace pool arguments (e.g. for a probe)."""
+    url = make_url(database.url)
+    backend = url.get_backend_name()
+    connect_args: dict[str, Any] = {}
+    if backend == "postgresql":
+        connect_args["connect_timeout"] = database.connect_timeout
+        connect_args["options"] = f"-c statement_timeout={database.call_timeout_ms}"
+    elif backend == "sqlite":
+        connect_args["timeout"] = database.connect_timeout
+        connect_args["check_same_thread"] = False
+        _ensure_sqlite_directory(url.database)
+    elif backend in ("mysql", "mariadb"):
+        connect_args["connect_timeout"] = database.connect_timeout
+    elif backend == "oracle":
+        connect_args["tcp_connect_timeout"] = database.connect_timeout
+    options: dict[str, Any] = {
+        "poolclass": QueuePool,
+        "pool_size": database.pool_size,
+        "max_overflow": database.max_overflow,
+        "pool_timeout": database.pool_timeout,
+        "pool_recycle": database.pool_recycle,
+        "pool_pre_ping": database.pool_pre_ping,
+        "connect_args": connect_args,
+    }
+    options.update(overrides)
+    engine = create_engine(url, **options)
+    _install_statement_timeout(engine, backend, database.call_timeout_ms)
+    return engine
+
+
+def _ensure_sqlite_directory(database: str | None) -> None:
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _install_statement_timeout(engine: Engine, backend: str, timeout_ms: int) -> None:
+    if backend == "sqlite":
+        _install_sqlite_deadline(engine, timeout_ms / 1000)
+    elif backend in ("mysql", "mariadb"):
+        @event.listens_for(engine, "connect")
+        def _mysql_timeout(dbapi_connection: Any, _record: Any) -> None:
+            is_mariadb = getattr(engine.dialect, "is_mariadb", False) or backend == "mariadb"
+            statement = (f"SET SESSION max_statement_time = {timeout_ms / 1000:.3f}" if is_mariadb
+                         else f"SET SESSION max_execution_time = {timeout_ms}")
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute(statement)
+            finally:
+                cursor.close()
+    elif backend == "oracle":
+        @event.listens_for(engine, "connect")
+        def _oracle_timeout(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.call_timeout = timeout_ms
+
+
+def _install_sqlite_deadline(engine: Engine, timeout_s: float) -> None:
+    """SQLite has no statement timeout: a progress handler interrupts statements past a deadline.
+
+    The interrupted statement raises ``sqlite3.OperationalError: interrupted``, which
+    :mod:`dashboard.dbfaults` classifies as a query timeout.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _attach(dbapi_connection: Any, record: Any) -> None:
+        def past_deadline() -> int:
+            deadline = record.info.get(_SQLITE_DEADLINE)
+            return 1 if deadline is not None and time.monotonic() > deadline else 0
+
+        dbapi_connection.set_progress_handler(past_deadline, _SQLITE_CHECK_EVERY_N_OPS)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _arm(conn: Any, *_args: Any) -> None:
+        conn.connection._connection_record.info[_SQLITE_DEADLINE] = time.monotonic() + timeout_s
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _disarm(conn: Any, *_args: Any) -> None:
+        conn.connection._connection_record.info.pop(_SQLITE_DEADLINE, None)
+
+    @event.listens_for(engine, "handle_error")
+    def _disarm_on_error(context: Any) -> None:
+        connection = context.connection
+        if connection is not None and not connection.invalidated:
+            record = getattr(connection.connection, "_connection_record", None)
+            if record is not None:
+                record.info.pop(_SQLITE_DEADLINE, None)
+
+
+# -- events of every engine in the process -> hooks of the host serving the request ------------
+
+_unobserved_pools: weakref.WeakSet[Pool] = weakref.WeakSet()
+_installed = False
+_install_lock = threading.Lock()
+
+
+def exclude_from_observation(engine: Engine) -> Engine:
+    """Keep ``engine`` out of the hooks: its calls are neither gated nor counted (health probes)."""
+    _unobserved_pools.add(engine.pool)
+    return engine
+
+
+@contextmanager
+def serving(host: Host) -> Iterator[None]:
+    """Mark ``host`` as the one serving database calls made in this context (thread)."""
+    token = current_host.set(host)
+    try:
+        yield
+    finally:
+        current_host.reset(token)
+
+
+def install_event_fanout() -> None:
+    """Listen once per process on all engines and pools; idempotent."""
+    global _installed
+    with _install_lock:
+        if _installed:
+            return
+        event.listen(Engine, "do_connect", _on_connect_attempt)
+        event.listen(Pool, "checkout", _on_checkout)
+        event.listen(Engine, "after_cursor_execute", _on_statement_done)
+        event.listen(Engine, "handle_error", _on_error)
+        _installed = True
+
+
+def _observing(pool: Pool | None) -> Host | None:
+    host = current_host.get()
+    if host is None or (pool is not None and pool in _unobserved_pools):
+        return None
+    return host
+
+
+def _pool_of(record: Any) -> Pool | None:
+    return getattr(record, "_ConnectionRecord__pool", None)
+
+
+def _on_connect_attempt(_dialect: Any, record: Any, _cargs: Any, _cparams: Any) -> None:
+    host = _observing(_pool_of(record))
+    if host is not None:
+        host.hook.dashboard_db_checkout(host=host)
+
+
+def _on_checkout(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    host = _observing(_pool_of(record))
+    if host is not None:
+        host.hook.dashboard_db_checkout(host=host)
+
+
+def _on_statement_done(conn: Any, *_args: Any) -> None:
+    host = _observing(conn.engine.pool)
+    if host is not None:
+        host.hook.dashboard_db_outcome(host=host, outcome=DbOutcome(None))
+
+
+def _on_error(context: Any) -> None:
+    engine = context.engine
+    host = _observing(engine.pool if engine is not None else None)
+    if host is None:
+        return
+    exc = context.sqlalchemy_exception or context.original_exception
+    fault = classify(exc)
+    if context.is_disconnect and fault is not Fault.QUERY_TIMEOUT:
+        fault = Fault.CONNECTION_FAILED
+    if fault is not None:
+        host.hook.dashboard_db_outcome(host=host, outcome=DbOutcome(fault, exc))

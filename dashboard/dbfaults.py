@@ -1,0 +1,142 @@
+"""Classify database exceptions into the few faults that matter to clients and the breaker.
+
+Every dialect says "the server went away" or "the statement was cancelled" differently: SQLSTATE
+codes on PostgreSQL, numeric codes on MySQL, ``ORA-``/``DPY-`` prefixes on Oracle, message text on
+SQLite. The host owns this table so that the breaker (which counts faults) and the degradation
+plugin (which answers them) agree without importing each other. Only the code is read from a
+driver's message, never shown.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import exc as sa_exc
+
+
+class Fault(enum.Enum):
+    """What went wrong, as a client or a circuit breaker needs to know it."""
+
+    POOL_EXHAUSTED = "pool_exhausted"
+    QUERY_TIMEOUT = "query_timeout"
+    CONNECTION_FAILED = "connection_failed"
+    AUTH_FAILED = "auth_failed"
+    QUERY_ERROR = "query_error"
+
+    @property
+    def is_availability_failure(self) -> bool:
+        """Does this fault say the database is unavailable (what a circuit breaker counts)?
+
+        A rejected password or an app's bad SQL says nothing about availability.
+        """
+        return self in (Fault.POOL_EXHAUSTED, Fault.QUERY_TIMEOUT, Fault.CONNECTION_FAILED)
+
+
+@dataclass(frozen=True)
+class DbOutcome:
+    """The outcome of one database call: ``fault`` is ``None`` when it succeeded."""
+
+    fault: Fault | None
+    exc: BaseException | None = None
+
+
+_PG_TIMEOUT = {"57014"}
+_PG_AUTH = {"28P01", "28000"}
+_PG_CONNECTION = {"57P01", "57P02", "57P03", "53300"}
+_MYSQL_TIMEOUT = {3024, 1317, 1969}
+_MYSQL_CONNECTION = {2002, 2003, 2005, 2006, 2013, 2055, 1053, 1040}
+_MYSQL_AUTH = {1045}
+_ORACLE_TIMEOUT = {"ORA-01013", "DPY-4024"}
+_ORACLE_CONNECTION = {"ORA-12514", "ORA-12541", "ORA-03113", "ORA-03114", "ORA-03135",
+                      "ORA-00028", "ORA-12170", "ORA-12543", "DPY-6005", "DPY-4011", "DPI-1080"}
+_ORACLE_AUTH = {"ORA-01017"}
+_ORACLE_CODE = re.compile(r"\b(ORA|DPY|DPI)-\d{4,5}\b")
+_DRIVER_MODULES = ("psycopg", "psycopg2", "sqlite3", "pymysql", "MySQLdb", "mysql", "oracledb",
+                   "cx_Oracle", "pyodbc", "asyncpg")
+
+
+def classify(exc: BaseException) -> Fault | None:
+    """The fault ``exc`` stands for, or ``None`` when it is not a database error at all."""
+    if isinstance(exc, sa_exc.TimeoutError):
+        return Fault.POOL_EXHAUSTED
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated:
+            return Fault.CONNECTION_FAILED
+        fault = _classify_driver_error(exc.orig) if exc.orig is not None else None
+        if fault is not None:
+            return fault
+        if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
+            return Fault.CONNECTION_FAILED if _looks_like_connect_failure(exc) else Fault.QUERY_ERROR
+        return Fault.QUERY_ERROR
+    if isinstance(exc, sa_exc.SQLAlchemyError):
+        return Fault.QUERY_ERROR
+    if _is_driver_error(exc):
+        return _classify_driver_error(exc) or Fault.QUERY_ERROR
+    return None
+
+
+def _is_driver_error(exc: BaseException) -> bool:
+    module = type(exc).__module__.split(".")[0]
+    return module in _DRIVER_MODULES
+
+
+def _classify_driver_error(orig: BaseException) -> Fault | None:
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if isinstance(sqlstate, str):
+        if sqlstate in _PG_TIMEOUT:
+            return Fault.QUERY_TIMEOUT
+        if sqlstate in _PG_AUTH:
+            return Fault.AUTH_FAILED
+        if sqlstate.startswith("08") or sqlstate in _PG_CONNECTION:
+            return Fault.CONNECTION_FAILED
+        return None
+    module = type(orig).__module__.split(".")[0]
+    if module == "sqlite3":
+        return _classify_sqlite(orig)
+    if module in ("pymysql", "MySQLdb", "mysql"):
+        return _classify_mysql(orig)
+    if module in ("oracledb", "cx_Oracle"):
+        return _classify_oracle(orig)
+    if module.startswith("psycopg"):
+        # psycopg raises OperationalError without a SQLSTATE when it never reached the server.
+        name = type(orig).__name__
+        return Fault.CONNECTION_FAILED if name in ("OperationalError", "InterfaceError") else None
+    return None
+
+
+def _classify_sqlite(orig: BaseException) -> Fault | None:
+    text = str(orig).lower()
+    if "interrupted" in text:
+        return Fault.QUERY_TIMEOUT
+    if "unable to open database" in text or "disk i/o error" in text:
+        return Fault.CONNECTION_FAILED
+    return None
+
+
+def _classify_mysql(orig: BaseException) -> Fault | None:
+    code = orig.args[0] if orig.args and isinstance(orig.args[0], int) else None
+    if code in _MYSQL_TIMEOUT:
+        return Fault.QUERY_TIMEOUT
+    if code in _MYSQL_AUTH:
+        return Fault.AUTH_FAILED
+    if code in _MYSQL_CONNECTION:
+        return Fault.CONNECTION_FAILED
+    return None
+
+
+def _classify_oracle(orig: BaseException) -> Fault | None:
+    codes = {m.group(0) for m in _ORACLE_CODE.finditer(str(orig))}
+    if codes & _ORACLE_TIMEOUT:
+        return Fault.QUERY_TIMEOUT
+    if codes & _ORACLE_AUTH:
+        return Fault.AUTH_FAILED
+    if codes & _ORACLE_CONNECTION:
+        return Fault.CONNECTION_FAILED
+    return None
+
+
+def _looks_like_connect_failure(exc: sa_exc.DBAPIError) -> bool:
+    """An OperationalError raised while connecting (no statement) is a connection failure."""
+    return exc.statement is None

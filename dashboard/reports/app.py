@@ -1,0 +1,107 @@
+"""Routes of the demo app: the report API (enveloped JSON), the pages and the static client."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.middleware.shared_data import SharedDataMiddleware
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from dashboard import contract
+from dashboard.reports.catalog import REPORTS, ParameterError
+from dashboard.reports.seed import init_db
+
+if TYPE_CHECKING:
+    from dashboard.host import Host
+    from dashboard.types import StartResponse, WSGIEnviron
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+
+
+class ReportsApp:
+    """WSGI app serving the reports from ``host.engine``."""
+
+    url_map = Map([
+        Rule("/", endpoint="index_page", methods=["GET"]),
+        Rule("/reports/<name>", endpoint="report_page", methods=["GET"]),
+        Rule("/admin", endpoint="admin_page", methods=["GET"]),
+        Rule("/api/reports", endpoint="list_reports", methods=["GET"]),
+        Rule("/api/reports/<name>", endpoint="run_report", methods=["GET"]),
+    ])
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self._seeded = False
+        self._seed_lock = threading.Lock()
+        if host.engine.dialect.name == "sqlite":
+            self._ensure_seeded()
+        self._wsgi = SharedDataMiddleware(self._dispatch, {"/static": str(STATIC_DIR)},
+                                          cache=False)
+
+    def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Any:
+        return self._wsgi(environ, start_response)
+
+    def _ensure_seeded(self) -> None:
+        """The embedded SQLite default is created and seeded on first start."""
+        with self._seed_lock:
+            if not self._seeded:
+                init_db(self.host.engine)
+                self._seeded = True
+
+    def _dispatch(self, environ: WSGIEnviron, start_response: StartResponse) -> Any:
+        request = Request(environ)
+        adapter = self.url_map.bind_to_environ(environ)
+        try:
+            endpoint, values = adapter.match()
+        except NotFound:
+            response = contract.error_response(environ, "NOT_FOUND")
+        except MethodNotAllowed:
+            response = contract.error_response(environ, "METHOD_NOT_ALLOWED")
+        except HTTPException as error:
+            response = error.get_response(environ)
+        else:
+            response = getattr(self, endpoint)(request, **values)
+        return response(environ, start_response)
+
+    def list_reports(self, request: Request) -> Response:
+        return contract.success_response(request.environ,
+                                         [r.summary() for r in REPORTS.values()])
+
+    def run_report(self, request: Request, name: str) -> Response:
+        report = REPORTS.get(name)
+        if report is None:
+            return contract.error_response(request.environ, "NOT_FOUND",
+                                           f"No report named {name!r}.")
+        try:
+            with self.host.engine.connect() as connection:
+                rows = report.run(connection, request.args)
+        except ParameterError as error:
+            return contract.error_response(request.environ, "VALIDATION_ERROR", str(error))
+        return contract.success_response(request.environ, {
+            "name": report.name, "title": report.title, "description": report.description,
+            "columns": report.columns, "chart": report.chart, "parameters": report.parameters,
+            "rows": rows, "generated_at": contract.utc_timestamp(),
+        })
+
+    def index_page(self, request: Request) -> Response:
+        return self._page("index.html")
+
+    def report_page(self, request: Request, name: str) -> Response:
+        if name not in REPORTS:
+            return contract.error_response(request.environ, "NOT_FOUND",
+                                           f"No report named {name!r}.")
+        return self._page("report.html")
+
+    def admin_page(self, request: Request) -> Response:
+        return self._page("admin.html")
+
+    @staticmethod
+    def _page(template: str) -> Response:
+        html = (TEMPLATES_DIR / template).read_text(encoding="utf-8")
+        return Response(html, content_type="text/html; charset=utf-8",
+                        headers={"Cache-Control": "no-store"})

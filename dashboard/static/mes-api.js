@@ -1,0 +1,1 @@
+/* MesApi client: see CONTRACT §6 (issue 7). */
