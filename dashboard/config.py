@@ -10,6 +10,7 @@ key path and its source::
 
 from __future__ import annotations
 
+import copy
 import importlib
 import os
 import re
@@ -125,7 +126,8 @@ class DatabaseSection(SectionModel):
         try:
             make_url(value)
         except ArgumentError:
-            raise ValueError("is not a SQLAlchemy URL (dialect+driver://user:pass@host/db)")
+            raise ValueError(
+                "is not a SQLAlchemy URL (dialect+driver://user:pass@host/db)") from None
         return value
 
 
@@ -249,22 +251,17 @@ def read_toml(path: Path, required: bool) -> dict[str, Any]:
 def load_settings(config_path: str | os.PathLike[str] | None = None,
                   env: Mapping[str, str] | None = None,
                   plugin_models: Mapping[str, type[BaseModel]] | None = None,
-                  toml_text: str | None = None) -> Settings:
+                  data: dict[str, Any] | None = None) -> Settings:
     """Load, merge and validate everything; raise :class:`ConfigError` listing every problem.
 
     ``plugin_models`` maps a section name to the settings model of each *installed* plugin; by
-    default they are discovered from the ``dashboard.plugins`` entry points. ``toml_text`` replaces
-    reading the file (used by :mod:`dashboard.testing`).
+    default they are discovered from the ``dashboard.plugins`` entry points. ``data`` (parsed TOML)
+    replaces reading the file (used by :mod:`dashboard.testing`).
     """
     env = os.environ if env is None else env
     path, required = resolve_config_path(config_path, env)
-    if toml_text is not None:
-        try:
-            data = tomllib.loads(toml_text)
-        except tomllib.TOMLDecodeError as error:
-            raise ConfigError([ConfigProblem("<toml>", f"invalid TOML: {error}")]) from None
-    else:
-        data = read_toml(path, required)
+    from_file = data is None
+    data = read_toml(path, required) if data is None else copy.deepcopy(data)
 
     sources: dict[str, str] = {}
     _record_sources(data, "", "toml", sources)
@@ -278,7 +275,7 @@ def load_settings(config_path: str | os.PathLike[str] | None = None,
         problems += load_problems
 
     validated: dict[str, BaseModel] = {}
-    for name, table in data.items():
+    for name in data:
         if name not in CORE_SECTIONS and name != "plugins":
             problems.append(ConfigProblem(name, "unknown section (expected dashboard, server, "
                                           "database or plugins.<name>)", sources.get(name)))
@@ -318,7 +315,7 @@ def load_settings(config_path: str | os.PathLike[str] | None = None,
         database=validated["database"],  # type: ignore[arg-type]
         plugins=plugin_settings,
         sources=sources,
-        config_path=None if toml_text is not None else path,
+        config_path=path if from_file else None,
     )
 
 
@@ -333,7 +330,7 @@ def _record_sources(data: Mapping[str, Any], prefix: str, source: str,
 
 def _apply_env(data: dict[str, Any], env: Mapping[str, str], sources: dict[str, str],
                problems: list[ConfigProblem]) -> None:
-    """Overlay environment values: the short aliases first, the generic ``DASHBOARD__`` form last."""
+    """Overlay env values: the short aliases first, then the generic ``DASHBOARD__`` form."""
     overrides: list[tuple[tuple[str, ...], str, str]] = [
         (keys, name, env[name]) for name, keys in ENV_ALIASES.items() if name in env
     ]

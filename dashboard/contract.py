@@ -24,7 +24,7 @@ _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 @dataclass(frozen=True)
 class ErrorCode:
-    """A stable, machine-readable error: its HTTP status, whether retrying can help, a default text."""
+    """A stable error code: its HTTP status, whether retrying can help, a default text."""
 
     code: str
     status: int
@@ -33,7 +33,8 @@ class ErrorCode:
 
 
 _CODES = [
-    ErrorCode("DB_POOL_EXHAUSTED", 503, True, "All database connections are busy; try again shortly."),
+    ErrorCode("DB_POOL_EXHAUSTED", 503, True,
+              "All database connections are busy; try again shortly."),
     ErrorCode("CIRCUIT_BREAKER_OPEN", 503, True,
               "The database is failing; requests are paused until it recovers."),
     ErrorCode("DB_QUERY_TIMEOUT", 504, True, "The database query took too long."),
@@ -115,6 +116,10 @@ def error_response(environ: dict[str, Any], code: str, message: str | None = Non
     """
     spec = ERROR_CODES[code]
     retryable = spec.retryable if retryable is None else retryable
+    if code in DEGRADED_CODES:
+        from dashboard.metrics import series
+
+        series().degraded_responses.labels(code=code).inc()
     meta = _meta(environ)
     headers: dict[str, str] = {}
     if retryable:

@@ -68,7 +68,8 @@ def classify(exc: BaseException) -> Fault | None:
         if fault is not None:
             return fault
         if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
-            return Fault.CONNECTION_FAILED if _looks_like_connect_failure(exc) else Fault.QUERY_ERROR
+            connecting = _looks_like_connect_failure(exc)
+            return Fault.CONNECTION_FAILED if connecting else Fault.QUERY_ERROR
         return Fault.QUERY_ERROR
     if isinstance(exc, sa_exc.SQLAlchemyError):
         return Fault.QUERY_ERROR

@@ -37,7 +37,7 @@ ErrorToResponse = Callable[[BaseException, WSGIEnviron], Response]
 
 def run_guarded(app: WSGIApp, environ: WSGIEnviron, start_response: StartResponse,
                 to_response: ErrorToResponse) -> Iterable[bytes]:
-    """Call ``app``; answer an exception (raised now or while the body starts) with ``to_response``."""
+    """Call ``app``; answer an exception raised before the body starts with ``to_response``."""
     try:
         iterable = app(environ, start_response)
     except Exception as exc:
