@@ -60,6 +60,23 @@ DEGRADED_CODES = frozenset(
 )
 
 
+def register_error_code(spec: ErrorCode) -> ErrorCode:
+    """Add a plugin's own error code (e.g. ``MAINTENANCE``) so :func:`error_response` can send it.
+
+    Plugins call this from ``dashboard_configure``. Registering the same definition again is a
+    no-op (hosts are built once per process, and tests build many); a different definition for an
+    existing code is refused, so a plugin cannot change what a contract code means to clients.
+    """
+    existing = ERROR_CODES.get(spec.code)
+    if existing is not None and existing != spec:
+        raise ValueError(f"error code {spec.code!r} is already defined as {existing}")
+    if not re.fullmatch(r"[A-Z][A-Z0-9_]*", spec.code) or not 400 <= spec.status <= 599:
+        raise ValueError(f"error code {spec.code!r}: need an UPPER_SNAKE name and a 4xx/5xx "
+                         f"status (got {spec.status})")
+    ERROR_CODES[spec.code] = spec
+    return spec
+
+
 def utc_timestamp(moment: datetime | None = None) -> str:
     """ISO-8601 UTC with a trailing ``Z`` (``2026-11-28T10:00:00Z``), as every payload uses."""
     moment = moment or datetime.now(UTC)
