@@ -248,6 +248,26 @@ def read_toml(path: Path, required: bool) -> dict[str, Any]:
         ) from None
 
 
+def peek_runtime_dir(config_path: str | os.PathLike[str] | None = None,
+                     env: Mapping[str, str] | None = None) -> Path:
+    """``[dashboard].runtime_dir`` read without loading plugins or validating anything else.
+
+    The gunicorn master needs it before anything imports ``prometheus_client`` (the multiprocess
+    directory must be chosen first); a broken config is reported by the full load right after.
+    """
+    env = os.environ if env is None else env
+    default = DashboardSection.model_fields["runtime_dir"].default
+    generic = env.get(f"{GENERIC_ENV_PREFIX}DASHBOARD__RUNTIME_DIR")
+    if generic:
+        return Path(generic)
+    try:
+        path, required = resolve_config_path(config_path, env)
+        value = read_toml(path, required).get("dashboard", {}).get("runtime_dir", default)
+    except (ConfigError, AttributeError):
+        return Path(default)
+    return Path(value) if isinstance(value, str) else Path(default)
+
+
 def load_settings(config_path: str | os.PathLike[str] | None = None,
                   env: Mapping[str, str] | None = None,
                   plugin_models: Mapping[str, type[BaseModel]] | None = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,11 +48,19 @@ class ReportsApp:
         return self._wsgi(environ, start_response)
 
     def _ensure_seeded(self) -> None:
-        """The embedded SQLite default is created and seeded on first start."""
+        """The embedded SQLite default is created and seeded on first start.
+
+        Workers start together; a file lock in the runtime directory lets one seed while the
+        others wait, then find the tables full.
+        """
         with self._seed_lock:
-            if not self._seeded:
+            if self._seeded:
+                return
+            self.host.runtime_dir.mkdir(parents=True, exist_ok=True)
+            with (self.host.runtime_dir / "seed.lock").open("w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
                 init_db(self.host.engine)
-                self._seeded = True
+            self._seeded = True
 
     def _dispatch(self, environ: WSGIEnviron, start_response: StartResponse) -> Any:
         request = Request(environ)

@@ -1,0 +1,126 @@
+"""gunicorn settings and server hooks, driven by the dashboard config.
+
+Operators who run gunicorn themselves use exactly what ``dashboard serve`` uses::
+
+    DASHBOARD_CONFIG=config/resilience.toml \\
+        gunicorn -c python:dashboard.gunicorn_conf dashboard.wsgi:app
+
+Importing this module reads and validates the config (an invalid one exits with status 2 and one
+line per problem), prepares the Prometheus multiprocess directory before anything can import
+``prometheus_client``, and exposes gunicorn's settings (``bind``, ``workers`` ...) as module
+attributes. The hooks below fan gunicorn's server events out to the plugin hooks of a master-side
+host (master events) or of the worker's own host (worker events).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from dashboard.config import ConfigError, Settings, load_settings, peek_runtime_dir
+from dashboard.metrics import MULTIPROC_ENV, enable_multiprocess
+
+MASTER_PID_ENV = "DASHBOARD_MASTER_PID"
+_CLEAN_EXIT_DIR = "worker-exits"
+
+
+def _prepare_metrics_dir() -> None:
+    directory = peek_runtime_dir() / "metrics"
+    if os.environ.get(MULTIPROC_ENV) != str(directory):
+        enable_multiprocess(directory)
+
+
+def load_or_exit() -> Settings:
+    """The validated settings, or exit 2 with one line per problem (never a traceback)."""
+    try:
+        return load_settings()
+    except ConfigError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+_prepare_metrics_dir()
+_settings = load_or_exit()
+
+bind = _settings.server.bind
+workers = _settings.server.workers
+threads = _settings.server.threads
+worker_class = "gthread"
+timeout = _settings.server.timeout
+graceful_timeout = _settings.server.graceful_timeout
+accesslog = "-"
+errorlog = "-"
+loglevel = "info"
+proc_name = "dashboard"
+# One control socket per host (gunicorn >= 25 defaults to a per-user path that two servers share);
+# none when the runtime dir is too deep for a unix socket path (108 bytes on Linux).
+control_socket = str(Path(_settings.dashboard.runtime_dir).resolve() / "gunicorn.ctl")
+control_socket_disable = len(control_socket.encode()) > 100
+
+# Kept across ``importlib.reload`` (a SIGHUP re-reads this module): one master host per master.
+_master_host: Any = globals().get("_master_host")
+
+
+def _host_of_master() -> Any:
+    global _master_host
+    if _master_host is None:
+        from dashboard.host import Host
+
+        _master_host = Host(load_or_exit()).configure()
+    return _master_host
+
+
+def _clean_exit_marker(host: Any, pid: int) -> Path:
+    return Path(host.runtime_dir) / _CLEAN_EXIT_DIR / str(pid)
+
+
+def on_starting(server: Any) -> None:
+    os.environ[MASTER_PID_ENV] = str(os.getpid())
+    host = _host_of_master()
+    shutil.rmtree(Path(host.runtime_dir) / _CLEAN_EXIT_DIR, ignore_errors=True)
+
+
+def when_ready(server: Any) -> None:
+    host = _host_of_master()
+    host.hook.dashboard_logging_configured(host=host)
+    host.hook.dashboard_master_ready(host=host, master_pid=os.getpid())
+
+
+def on_reload(server: Any) -> None:
+    host = _host_of_master()
+    host.hook.dashboard_reloaded(host=host)
+
+
+def on_exit(server: Any) -> None:
+    host = _host_of_master()
+    host.hook.dashboard_master_exiting(host=host)
+
+
+def post_worker_init(worker: Any) -> None:
+    host = getattr(worker.wsgi, "host", None)
+    if host is None:
+        return
+    host.hook.dashboard_logging_configured(host=host)
+    host.hook.dashboard_worker_started(host=host, pid=os.getpid())
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    """Runs in a worker that ends through its own exit path; a killed worker never gets here."""
+    host = getattr(getattr(worker, "wsgi", None), "host", None)
+    runtime_dir = host.runtime_dir if host is not None else peek_runtime_dir()
+    marker = Path(runtime_dir) / _CLEAN_EXIT_DIR / str(worker.pid)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.touch()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker was reaped: ``exitcode`` 0 if it exited cleanly, ``None`` if it died (crash)."""
+    host = _host_of_master()
+    marker = _clean_exit_marker(host, worker.pid)
+    clean = marker.exists()
+    marker.unlink(missing_ok=True)
+    host.hook.dashboard_worker_exited(host=host, pid=worker.pid, exitcode=0 if clean else None)

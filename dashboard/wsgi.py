@@ -1,0 +1,19 @@
+"""``dashboard.wsgi:app``: the pipeline for operators who run gunicorn (or any WSGI server).
+
+The config path comes from ``DASHBOARD_CONFIG`` (else ``config/resilience.toml``). The host is
+built when a worker imports this module, so every worker has its own engine and plugin state.
+"""
+
+from __future__ import annotations
+
+from dashboard.host import Host
+from dashboard.types import WSGIApp
+
+
+def create_wsgi_app() -> WSGIApp:
+    from dashboard.gunicorn_conf import load_or_exit
+
+    return Host(load_or_exit()).build_app()
+
+
+app = create_wsgi_app()
