@@ -16,6 +16,16 @@ test suite once ``dashboard`` is installed::
 Hosts are isolated: each gets its own runtime directory and SQLite database under ``tmp_path``
 unless the TOML names others, ``environment`` defaults to ``testing``, and the process
 environment does not leak in (pass ``env=`` to test overrides).
+
+Also here for plugin authors:
+
+* ``plugins={"name": obj}`` registers a plugin object defined in the test itself (no install).
+* Every hook implementation must match a hookspec: a misspelt ``dashboard_wrap_wsig`` fails the
+  host build instead of silently never being called.
+* ``app_factory = "dashboard.testing:echo_app"`` swaps the demo app for a database-free app that
+  answers every request with a success envelope (``/raise`` raises), to test a wrapper alone.
+* :func:`assert_error_envelope` and :func:`assert_success_envelope` check the contract's shape
+  (CONTRACT §3), including ``Retry-After`` matching ``meta.retry_after_seconds``.
 """
 
 from __future__ import annotations
@@ -27,11 +37,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.test import Client
+from werkzeug.test import Client, TestResponse
 
+from dashboard import contract
 from dashboard.clock import Clock, ManualClock
 from dashboard.config import load_settings
 from dashboard.host import Host
+from dashboard.types import StartResponse, WSGIEnviron
 
 
 def build_host(toml_text: str = "", *, base_dir: Path, env: Mapping[str, str] | None = None,
@@ -56,7 +68,71 @@ def build_host(toml_text: str = "", *, base_dir: Path, env: Mapping[str, str] | 
             if answer is not None:
                 plugin_models[name] = answer[1]
     settings = load_settings(env=dict(env or {}), data=data, plugin_models=plugin_models)
-    return Host(settings, clock=clock, plugins=dict(plugins or {})).configure()
+    host = Host(settings, clock=clock, plugins=dict(plugins or {}))
+    host.pm.check_pending()  # a hookimpl without a matching hookspec is a typo: fail loudly
+    return host.configure()
+
+
+def echo_app(host: Host) -> Callable[[WSGIEnviron, StartResponse], Any]:
+    """A database-free app factory for testing a wrapper alone (``dashboard.testing:echo_app``).
+
+    Every request gets ``200`` with a success envelope whose ``data`` is ``{"method", "path"}``;
+    ``/raise`` raises ``RuntimeError`` (to see ``dashboard_map_exception`` at work).
+    """
+
+    def app(environ: WSGIEnviron, start_response: StartResponse) -> Any:
+        path = environ.get("PATH_INFO", "/")
+        if path == "/raise":
+            raise RuntimeError("echo_app was asked to raise")
+        data = {"method": environ.get("REQUEST_METHOD"), "path": path}
+        return contract.success_response(environ, data)(environ, start_response)
+
+    return app
+
+
+def assert_success_envelope(response: TestResponse, status: int = 200) -> Any:
+    """Assert ``response`` is a contract success envelope with ``status``; return its ``data``."""
+    assert response.status_code == status, (response.status_code, response.get_data(as_text=True))
+    body = response.get_json()
+    assert body["success"] is True, body
+    _assert_meta(response, body)
+    return body["data"]
+
+
+def assert_error_envelope(response: TestResponse, code: str, status: int | None = None,
+                          retry_after: int | None = None) -> dict[str, Any]:
+    """Assert ``response`` is the contract's error envelope for ``code``; return the body.
+
+    Checks the status (``status`` or the code's registered one), ``error.retryable`` against the
+    presence of ``meta.retry_after_seconds`` and the ``Retry-After`` header (equal, whole
+    seconds, >= 1), and ``retry_after`` when given.
+    """
+    body = response.get_json()
+    assert body is not None, response.get_data(as_text=True)
+    expected_status = status if status is not None else contract.ERROR_CODES[code].status
+    assert response.status_code == expected_status, (response.status_code, body)
+    assert body["success"] is False, body
+    assert body["error"]["code"] == code, body
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"], body
+    _assert_meta(response, body)
+    if body["error"]["retryable"]:
+        seconds = body["meta"]["retry_after_seconds"]
+        assert isinstance(seconds, int) and seconds >= 1, body
+        assert response.headers.get("Retry-After") == str(seconds), dict(response.headers)
+        if retry_after is not None:
+            assert seconds == retry_after, body
+    else:
+        assert "retry_after_seconds" not in body["meta"], body
+        assert "Retry-After" not in response.headers, dict(response.headers)
+        assert retry_after is None, "a non-retryable error carries no retry hint"
+    return body
+
+
+def _assert_meta(response: TestResponse, body: Mapping[str, Any]) -> None:
+    meta = body["meta"]
+    assert meta["timestamp"].endswith("Z"), meta
+    assert meta["request_id"] == response.headers.get(contract.REQUEST_ID_HEADER), (
+        meta, dict(response.headers))
 
 
 @pytest.fixture
