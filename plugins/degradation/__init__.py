@@ -1,9 +1,27 @@
-"""The ``degradation`` plugin: database failures become retry-aware 503/504 contract responses."""
+"""The ``degradation`` plugin: database failures become retry-aware 503/504 contract responses.
+
+Whatever database error the app raises (from ``host.engine`` or an engine it made itself) is
+classified by :func:`dashboard.dbfaults.classify` and answered with the contract's code, status and
+the ``Retry-After`` hint configured in ``[plugins.degradation]``; a rejected password is
+``DB_CONNECTION_FAILED`` without a hint, because retrying cannot help. Exceptions that are not
+database errors are left to the host (``INTERNAL_ERROR``).
+"""
 
 from __future__ import annotations
 
-from dashboard import hookimpl
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from dashboard import contract, hookimpl
+from dashboard.dbfaults import classify
+from plugins.degradation.disconnects import install_disconnect_marker
+from plugins.degradation.mapping import answer_for
 from plugins.degradation.settings import DegradationSettings
+
+if TYPE_CHECKING:
+    from werkzeug.wrappers import Response
+
+    from dashboard.host import Host
 
 SECTION = "degradation"
 
@@ -11,3 +29,22 @@ SECTION = "degradation"
 @hookimpl
 def dashboard_settings_model() -> tuple[str, type[DegradationSettings]]:
     return SECTION, DegradationSettings
+
+
+@hookimpl
+def dashboard_configure(host: Host) -> None:
+    install_disconnect_marker()
+
+
+@hookimpl
+def dashboard_map_exception(exc: BaseException, environ: Mapping[str, Any], host: Host
+                            ) -> Response | None:
+    fault = classify(exc)
+    if fault is None:
+        return None
+    settings = host.plugin_settings(SECTION)
+    assert isinstance(settings, DegradationSettings)
+    answer = answer_for(fault, settings)
+    return contract.error_response(environ,  # type: ignore[arg-type]  # the WSGI environ dict
+                                   answer.code, answer.message, retry_after=answer.retry_after,
+                                   retryable=answer.retryable)

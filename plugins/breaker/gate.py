@@ -1,0 +1,123 @@
+"""Where the breaker meets requests: the database gate, the outcome counter, the request scope.
+
+The host fans SQLAlchemy events out to hooks (see :mod:`dashboard.db`): every pool checkout and
+every new connection attempt made while a request is served asks :meth:`BreakerGate.check`, and
+every statement outcome reaches :meth:`BreakerGate.observe`. Gating there (not on the URL) means a
+request that never touches the database (a page, ``/health``) keeps working while the breaker is
+OPEN, and a request refused at a *new* connection attempt is refused before any packet is sent.
+
+A HALF_OPEN probe permit belongs to the request that got it: the same request passes the gate
+again (a report may run several statements), the others are refused at once, and
+:class:`BreakerMiddleware` gives the permit back when the request ends.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from dashboard.dbfaults import DbOutcome
+from dashboard.types import StartResponse, WSGIApp, WSGIEnviron
+from plugins.breaker.machine import CircuitBreaker, Permit
+
+
+class _RequestScope:
+    """What the breaker remembers about one request: its probe permit, if it got one."""
+
+    __slots__ = ("permit",)
+
+    def __init__(self) -> None:
+        self.permit: Permit | None = None
+
+
+_scope: contextvars.ContextVar[_RequestScope | None] = contextvars.ContextVar(
+    "dashboard_breaker_scope", default=None)
+
+
+class BreakerGate:
+    """Turns database checkouts and outcomes into breaker decisions and counts."""
+
+    def __init__(self, breaker: CircuitBreaker) -> None:
+        self.breaker = breaker
+
+    def check(self) -> None:
+        """Let a database access go ahead, or raise :class:`CircuitOpenError`."""
+        scope = _scope.get()
+        if scope is not None and scope.permit is not None and self.breaker.holds(scope.permit):
+            return
+        permit = self.breaker.acquire()
+        if permit is not None:
+            if scope is None:  # not inside a request we wrap: nothing could hand it back later
+                self.breaker.release(permit)
+            else:
+                scope.permit = permit
+
+    def observe(self, outcome: DbOutcome) -> None:
+        """Count one outcome: completed, or an availability failure; other faults are ignored."""
+        scope = _scope.get()
+        permit = scope.permit if scope is not None else None
+        fault = outcome.fault
+        if fault is None:
+            self.breaker.record_success(permit)
+        elif fault.is_availability_failure:
+            self.breaker.record_failure(permit)
+
+    def end_of_request(self, scope: _RequestScope) -> None:
+        if scope.permit is not None:
+            self.breaker.release(scope.permit)
+            scope.permit = None
+
+
+class BreakerMiddleware:
+    """Gives each request a scope for its probe permit and releases the permit when it ends.
+
+    Streams: the body is never buffered; the scope is active while each chunk is produced (a
+    lazily streamed report may query the database then) and while ``close()`` runs.
+    """
+
+    def __init__(self, app: WSGIApp, gate: BreakerGate) -> None:
+        self.app = app
+        self.gate = gate
+
+    def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+        scope = _RequestScope()
+        token = _scope.set(scope)
+        try:
+            iterable = self.app(environ, start_response)
+        except BaseException:
+            self.gate.end_of_request(scope)
+            raise
+        finally:
+            _scope.reset(token)
+        return _ScopedIterable(iterable, scope, self.gate)
+
+
+class _ScopedIterable:
+    def __init__(self, iterable: Iterable[bytes], scope: _RequestScope, gate: BreakerGate
+                 ) -> None:
+        self._iterable = iterable
+        self._scope = scope
+        self._gate = gate
+
+    def __iter__(self) -> Iterator[bytes]:
+        iterator = iter(self._iterable)
+        while True:
+            token = _scope.set(self._scope)
+            try:
+                chunk = next(iterator)
+            except StopIteration:
+                return
+            finally:
+                _scope.reset(token)
+            yield chunk
+
+    def close(self) -> None:
+        token = _scope.set(self._scope)
+        try:
+            close: Any = getattr(self._iterable, "close", None)
+            if close is not None:
+                close()
+        finally:
+            _scope.reset(token)
+            self._gate.end_of_request(self._scope)
