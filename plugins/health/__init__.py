@@ -1,13 +1,90 @@
-"""The ``health`` plugin: /health, /health/deep, Kubernetes probes and /metrics."""
+"""The ``health`` plugin: /health, /health/deep, Kubernetes probes and /metrics.
+
+Hooks implemented here, each delegating to a small module:
+
+* ``dashboard_wrap_wsgi``: :class:`~plugins.health.middleware.HealthEndpoints` answers the
+  health paths and passes every other request through.
+* ``dashboard_health_checks``: this plugin's own ``pool`` check (every time) and ``database``
+  check (``deep`` only); other plugins contribute theirs (the breaker its ``breaker`` check).
+* ``dashboard_resilience_thresholds``: ``pool_saturation_warning`` / ``_critical``.
+* ``dashboard_recommendation``: the rules documented in :mod:`plugins.health.rules`.
+* ``dashboard_worker_started`` / ``dashboard_worker_exited``: readiness signals in the worker,
+  Prometheus multiprocess bookkeeping in the master.
+"""
 
 from __future__ import annotations
 
-from dashboard import hookimpl
-from plugins.health.settings import HealthSettings
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
-SECTION = "health"
+from dashboard import hookimpl
+from dashboard.checks import CheckResult, Recommendation
+from plugins.health import prometheus
+from plugins.health.middleware import HealthEndpoints
+from plugins.health.payload import collect_thresholds, restart_policy
+from plugins.health.pool_check import pool_check
+from plugins.health.rules import recommend, situation_of
+from plugins.health.settings import HealthSettings
+from plugins.health.state import SECTION, state_of
+
+if TYPE_CHECKING:
+    from dashboard.host import Host
+    from dashboard.types import WSGIApp
 
 
 @hookimpl
 def dashboard_settings_model() -> tuple[str, type[HealthSettings]]:
     return SECTION, HealthSettings
+
+
+@hookimpl
+def dashboard_configure(host: Host) -> None:
+    state_of(host)
+
+
+@hookimpl
+def dashboard_wrap_wsgi(app: WSGIApp, host: Host) -> WSGIApp:
+    state = state_of(host)
+    if not state.pool_tracked:
+        prometheus.track_pool(host.engine.pool)
+        state.pool_tracked = True
+    return HealthEndpoints(app, host, state)
+
+
+@hookimpl
+def dashboard_health_checks(host: Host, deep: bool) -> list[CheckResult]:
+    state = state_of(host)
+    settings = state.settings
+    checks = [pool_check(host.engine.pool, host.settings.database.max_overflow,
+                         settings.pool_saturation_warning, settings.pool_saturation_critical)]
+    if deep:
+        checks.append(state.probe.check())
+    return checks
+
+
+@hookimpl
+def dashboard_resilience_thresholds(host: Host) -> dict[str, float]:
+    settings = state_of(host).settings
+    return {"pool_saturation_warning": settings.pool_saturation_warning,
+            "pool_saturation_critical": settings.pool_saturation_critical}
+
+
+@hookimpl
+def dashboard_recommendation(host: Host, checks: Mapping[str, CheckResult]) -> Recommendation:
+    policy_answer = restart_policy(host)
+    policy: Any = policy_answer.get("policy") if policy_answer else None
+    situation = situation_of(checks, collect_thresholds(host), policy)
+    lasted = state_of(host).pressure.observe(situation.under_pressure, host.clock.monotonic())
+    return recommend(replace(situation, pressure_seconds=lasted))
+
+
+@hookimpl
+def dashboard_worker_started(host: Host, pid: int) -> None:
+    state_of(host).readiness.chain_drain_signals()
+    prometheus.prime_series()
+
+
+@hookimpl
+def dashboard_worker_exited(host: Host, pid: int, exitcode: int | None) -> None:
+    prometheus.mark_worker_dead(pid)

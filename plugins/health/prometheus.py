@@ -1,0 +1,73 @@
+"""``/metrics``: the Prometheus text format, summed over every gunicorn worker of the host.
+
+Under gunicorn the master prepares a multiprocess directory before any worker forks (see
+:mod:`dashboard.metrics`); each worker writes its samples there and whichever worker answers a
+scrape reads them all (``MultiProcessCollector``), so counters are sums over workers, the pool
+gauge (``livesum``) sums live workers and the breaker gauge (``livemax``) shows the worst live
+worker. When a worker exits, the master marks it dead (:func:`mark_worker_dead`), so its live
+gauges stop counting while its counters keep their totals.
+
+``prometheus_client`` is imported lazily everywhere here: importing it before the multiprocess
+directory is chosen would pin the process to single-process values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dashboard.contract import DEGRADED_CODES
+from dashboard.metrics import MULTIPROC_ENV, multiprocess_enabled, series
+
+RESTART_SOURCES = ("manual", "auto", "crash")
+
+
+def prime_series() -> Any:
+    """Create every series and the label values clients expect, so a scrape lists them at 0."""
+    metrics = series()
+    for code in sorted(DEGRADED_CODES):
+        metrics.degraded_responses.labels(code=code)
+    for source in RESTART_SOURCES:
+        metrics.worker_restarts.labels(source=source)
+    return metrics
+
+
+def render(pool: Any) -> tuple[bytes, str]:
+    """The exposition text and its content type; ``pool`` is this worker's live pool."""
+    from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+
+    metrics = prime_series()
+    checked_out = getattr(pool, "checkedout", None)
+    if checked_out is not None:
+        metrics.pool_checked_out.set(checked_out())
+    if multiprocess_enabled():
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+def mark_worker_dead(pid: int) -> None:
+    """Drop a dead worker's live gauges (called in the master when gunicorn reaps it)."""
+    import os
+
+    if not multiprocess_enabled():
+        return
+    from prometheus_client.multiprocess import mark_process_dead
+
+    mark_process_dead(pid, os.environ[MULTIPROC_ENV])
+
+
+def track_pool(pool: Any) -> None:
+    """Keep ``dashboard_db_pool_checked_out`` current between scrapes (checkout/checkin)."""
+    from sqlalchemy import event
+
+    def on_checkout(*_args: Any) -> None:
+        series().pool_checked_out.inc()
+
+    def on_checkin(*_args: Any) -> None:
+        series().pool_checked_out.dec()
+
+    event.listen(pool, "checkout", on_checkout)
+    event.listen(pool, "checkin", on_checkin)
