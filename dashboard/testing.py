@@ -24,6 +24,7 @@ Also here for plugin authors:
   host build instead of silently never being called.
 * ``app_factory = "dashboard.testing:echo_app"`` swaps the demo app for a database-free app that
   answers every request with a success envelope (``/raise`` raises), to test a wrapper alone.
+* :func:`config_problems` gives the lines ``dashboard check`` would print for a TOML string.
 * :func:`assert_error_envelope` and :func:`assert_success_envelope` check the contract's shape
   (CONTRACT §3), including ``Retry-After`` matching ``meta.retry_after_seconds``.
 """
@@ -41,7 +42,7 @@ from werkzeug.test import Client, TestResponse
 
 from dashboard import contract
 from dashboard.clock import Clock, ManualClock
-from dashboard.config import load_settings
+from dashboard.config import ConfigError, Settings, load_settings
 from dashboard.host import Host
 from dashboard.types import StartResponse, WSGIEnviron
 
@@ -53,6 +54,15 @@ def build_host(toml_text: str = "", *, base_dir: Path, env: Mapping[str, str] | 
     ``plugins`` maps plugin names to plugin objects not installed as distributions (a module or
     object defined in the test itself); listed names not given here come from entry points.
     """
+    settings = build_settings(toml_text, base_dir=base_dir, env=env, plugins=plugins)
+    host = Host(settings, clock=clock, plugins=dict(plugins or {}))
+    host.pm.check_pending()  # a hookimpl without a matching hookspec is a typo: fail loudly
+    return host.configure()
+
+
+def build_settings(toml_text: str = "", *, base_dir: Path, env: Mapping[str, str] | None = None,
+                   plugins: Mapping[str, Any] | None = None) -> Settings:
+    """Validated settings from ``toml_text`` with the test defaults; raises ``ConfigError``."""
     data = tomllib.loads(textwrap.dedent(toml_text))
     section = data.setdefault("dashboard", {})
     section.setdefault("environment", "testing")
@@ -67,10 +77,20 @@ def build_host(toml_text: str = "", *, base_dir: Path, env: Mapping[str, str] | 
             answer = settings_model_of(plugin)
             if answer is not None:
                 plugin_models[name] = answer[1]
-    settings = load_settings(env=dict(env or {}), data=data, plugin_models=plugin_models)
-    host = Host(settings, clock=clock, plugins=dict(plugins or {}))
-    host.pm.check_pending()  # a hookimpl without a matching hookspec is a typo: fail loudly
-    return host.configure()
+    return load_settings(env=dict(env or {}), data=data, plugin_models=plugin_models)
+
+
+def config_problems(toml_text: str, *, env: Mapping[str, str] | None = None,
+                    plugins: Mapping[str, Any] | None = None) -> list[str]:
+    """The lines ``dashboard check`` would print for ``toml_text`` (``[]`` when it is valid).
+
+    For testing a settings model: ``assert config_problems(toml) == ["plugins.x.y: ..."]``.
+    """
+    try:
+        build_settings(toml_text, base_dir=Path("var"), env=env, plugins=plugins)
+    except ConfigError as error:
+        return [str(problem) for problem in error.problems]
+    return []
 
 
 def echo_app(host: Host) -> Callable[[WSGIEnviron, StartResponse], Any]:
