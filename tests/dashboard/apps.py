@@ -1,0 +1,68 @@
+"""Test app factories that expose what only a running worker knows."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from sqlalchemy import text
+from werkzeug.wrappers import Request
+
+from dashboard import contract
+from dashboard.host import Host
+
+
+def pool_probe_app(host: Host) -> Any:
+    """``/pool`` reports the live engine's pool settings; ``/sleep?ms=`` runs a long statement."""
+    engine = host.engine
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        if request.path == "/pool":
+            pool = engine.pool
+            data = {
+                "pid": os.getpid(),
+                "pool_class": type(pool).__name__,
+                "pool_size": pool.size(),
+                "max_overflow": pool._max_overflow,  # no public accessor in SQLAlchemy
+                "pool_timeout": pool.timeout(),
+                "pool_recycle": pool._recycle,
+                "pool_pre_ping": pool._pre_ping,
+                "connect_timeout": _connect_timeout(engine),
+                "statement_timeout": _statement_timeout(engine),
+            }
+            response = contract.success_response(environ, data)
+        elif request.path == "/sleep":
+            ms = int(request.args.get("ms", "0"))
+            with engine.connect() as connection:
+                if engine.dialect.name == "postgresql":
+                    connection.execute(text("SELECT pg_sleep(:s)"), {"s": ms / 1000})
+                else:
+                    connection.execute(text(_SQLITE_BUSY_LOOP), {"n": ms * 20000})
+            response = contract.success_response(environ, {"slept_ms": ms})
+        else:
+            response = contract.error_response(environ, "NOT_FOUND")
+        return response(environ, start_response)
+
+    return app
+
+
+_SQLITE_BUSY_LOOP = (
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < :n) "
+    "SELECT count(*) FROM c"
+)
+
+
+def _connect_timeout(engine: Any) -> Any:
+    with engine.connect() as connection:
+        raw = connection.connection.dbapi_connection
+        if engine.dialect.name == "postgresql":
+            return int(raw.info.get_parameters().get("connect_timeout", 0))
+    return None
+
+
+def _statement_timeout(engine: Any) -> Any:
+    if engine.dialect.name != "postgresql":
+        return None
+    with engine.connect() as connection:
+        return connection.execute(text("SHOW statement_timeout")).scalar_one()
