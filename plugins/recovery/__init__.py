@@ -1,13 +1,125 @@
-"""The ``recovery`` plugin: graceful reloads, watchdog, restart-churn policy and the admin API."""
+"""The ``recovery`` plugin: graceful reloads, watchdog, restart-churn policy and the admin API.
+
+Hooks only; the parts live in their own modules: :mod:`.store` (shared history and heartbeats),
+:mod:`.policy` (allowed / cooling_down / blocked), :mod:`.restarts` (decide, record, act, audit),
+:mod:`.audit`, :mod:`.admin` (the ``/admin/api`` middleware), :mod:`.heartbeat` (workers),
+:mod:`.lifecycle` and :mod:`.watchdog` (the gunicorn master).
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+import signal
+from typing import TYPE_CHECKING, Any
+
 from dashboard import hookimpl
+from dashboard.checks import CheckResult
+from plugins.recovery import readings
+from plugins.recovery.admin import AdminApi
+from plugins.recovery.heartbeat import Heartbeater, WorkerReading
+from plugins.recovery.policy import whole_seconds
 from plugins.recovery.settings import RecoverySettings
+from plugins.recovery.state import recovery_of
+from plugins.recovery.watchdog import Watchdog
+
+if TYPE_CHECKING:
+    from dashboard.host import Host
+    from dashboard.types import WSGIApp
 
 SECTION = "recovery"
+logger = logging.getLogger("dashboard.recovery")
 
 
 @hookimpl
 def dashboard_settings_model() -> tuple[str, type[RecoverySettings]]:
     return SECTION, RecoverySettings
+
+
+@hookimpl
+def dashboard_configure(host: Host) -> None:
+    recovery_of(host)
+
+
+@hookimpl
+def dashboard_wrap_wsgi(app: WSGIApp, host: Host) -> WSGIApp:
+    return AdminApi(app, host, recovery_of(host))
+
+
+@hookimpl
+def dashboard_restart_policy(host: Host) -> dict[str, Any]:
+    verdict = recovery_of(host).verdict()
+    return {"policy": verdict.payload(), "restart_churn": verdict.churn.payload()}
+
+
+@hookimpl
+def dashboard_resilience_thresholds(host: Host) -> dict[str, float | int]:
+    settings = recovery_of(host).settings
+    return {
+        "restart_churn_window_seconds": whole_seconds(settings.churn_window_seconds),
+        "restart_churn_threshold": settings.churn_threshold,
+        "restart_cooldown_seconds": whole_seconds(settings.cooldown_seconds),
+        "auto_recover_after_seconds": whole_seconds(settings.auto_recover_after_seconds),
+    }
+
+
+@hookimpl
+def dashboard_health_checks(host: Host, deep: bool) -> list[CheckResult]:
+    """``restart_churn``: warn (host degraded, ``restart_churn_exceeded``) while blocked."""
+    churn = recovery_of(host).verdict().churn
+    return [CheckResult("restart_churn", "warn" if churn.exceeded else "pass", churn.payload(),
+                        "restart_churn_exceeded" if churn.exceeded else None)]
+
+
+@hookimpl
+def dashboard_worker_started(host: Host, pid: int) -> None:
+    """Start this worker's heartbeats; the restart that made it is now complete."""
+    recovery = recovery_of(host)
+    recovery.store.after_fork()
+
+    def read() -> WorkerReading:
+        checks = readings.current_checks(host)
+        return WorkerReading(readings.breaker_state(checks),
+                             readings.recommendation(host, checks).action)
+
+    heartbeater = Heartbeater(recovery.store, host.clock, recovery.host_key, pid,
+                              recovery.heartbeat_interval, read)
+    heartbeater.beat()
+    recovery.store.complete_pending(recovery.host_key, heartbeater.started_at)
+    heartbeater.start()
+    recovery.heartbeater = heartbeater
+
+
+@hookimpl
+def dashboard_master_ready(host: Host, master_pid: int) -> None:
+    """Start the watchdog in the master (see :mod:`.watchdog` for why it lives there)."""
+    recovery = recovery_of(host)
+    settings = recovery.settings
+
+    def reload_master() -> None:
+        os.kill(os.getpid(), signal.SIGHUP)
+
+    watchdog = Watchdog(recovery.restarts, recovery.live_workers, host.clock,
+                        settings.auto_recover_after_seconds, settings.watchdog_interval_seconds,
+                        reload_master)
+    watchdog.start()
+    recovery.watchdog = watchdog
+    logger.info("recovery watchdog started in master %s", master_pid)
+
+
+@hookimpl
+def dashboard_worker_exited(host: Host, pid: int, exitcode: int | None) -> None:
+    recovery_of(host).exits.exited(pid, exitcode)
+
+
+@hookimpl
+def dashboard_reloaded(host: Host) -> None:
+    recovery_of(host).exits.reloading()
+
+
+@hookimpl
+def dashboard_master_exiting(host: Host) -> None:
+    recovery = recovery_of(host)
+    recovery.exits.shutting_down()
+    if recovery.watchdog is not None:
+        recovery.watchdog.stop()

@@ -1,0 +1,76 @@
+"""Per-worker heartbeats: each worker says every few seconds that it lives, and how it is doing.
+
+Admin status must list every worker of the host whichever one answers, and the watchdog (in the
+master) must know what the workers recommend; both read these rows. A worker's row is removed when
+the master sees it exit; a row whose last beat is older than three intervals is treated as dead in
+case that never happened (a master killed outright).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from dashboard.clock import Clock
+from plugins.recovery.store import Heartbeat, RestartStore
+
+logger = logging.getLogger("dashboard.recovery")
+
+#: Missed beats after which a worker is no longer listed.
+MISSED_BEATS_FOR_DEAD = 3
+
+
+@dataclass(frozen=True)
+class WorkerReading:
+    """What a worker observes about itself at one beat."""
+
+    breaker_state: str | None
+    recommendation: str | None
+
+
+class Heartbeater:
+    """Writes one worker's heartbeat row; :meth:`start` repeats it on a daemon thread."""
+
+    def __init__(self, store: RestartStore, clock: Clock, host_key: str, pid: int,
+                 interval: float, read: Callable[[], WorkerReading]) -> None:
+        self.store = store
+        self.clock = clock
+        self.host_key = host_key
+        self.pid = pid
+        self.interval = interval
+        self.read = read
+        self.started_at = clock.now()
+        self._recover_since: datetime | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def beat(self) -> Heartbeat:
+        """Observe and write once; ``recover_since`` is when ``recover`` began, continuously."""
+        reading = self.read()
+        now = self.clock.now()
+        if reading.recommendation == "recover":
+            self._recover_since = self._recover_since or now
+        else:
+            self._recover_since = None
+        heartbeat = Heartbeat(self.host_key, self.pid, self.started_at, now,
+                              reading.breaker_state, reading.recommendation, self._recover_since)
+        self.store.beat(heartbeat)
+        return heartbeat
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="recovery-heartbeat", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.beat()
+            except Exception as error:  # a store hiccup must not end the heartbeats
+                logger.warning("heartbeat of worker %s failed (%s)", self.pid,
+                               type(error).__name__)

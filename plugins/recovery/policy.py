@@ -1,0 +1,139 @@
+"""The restart policy: ``allowed``, ``cooling_down`` or ``blocked`` (CONTRACT §5).
+
+Small composable rules in the spirit of tenacity's stop/wait objects: each rule looks at the times
+of the restarts that were executed (refused requests are never restarts, so they can neither count
+nor extend a block) and at "now", and says whether it holds restarts back and until when. The
+policy combines them: ``blocked`` (churn) wins over ``cooling_down``. Time is passed in, never read
+here, so the logic is tested without sleeping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from dashboard.contract import utc_timestamp
+
+PolicyState = Literal["allowed", "cooling_down", "blocked"]
+
+
+def whole_seconds(seconds: float) -> int | float:
+    """Settings are floats; show ``600`` rather than ``600.0`` when the value is whole."""
+    return int(seconds) if float(seconds).is_integer() else seconds
+
+
+def remaining_seconds(delta: timedelta) -> int:
+    """Time left as whole seconds rounded up; 0 when nothing is left."""
+    seconds = delta.total_seconds()
+    if seconds <= 0:
+        return 0
+    whole = int(seconds)
+    return whole if whole == seconds else whole + 1
+
+
+@dataclass(frozen=True)
+class ChurnStatus:
+    """``restart_churn``: executed restarts (any source) inside the window."""
+
+    window_seconds: float
+    threshold: int
+    count: int
+    exceeded: bool
+    clears_at: datetime | None
+
+    def payload(self) -> dict[str, Any]:
+        return {"window_seconds": whole_seconds(self.window_seconds), "threshold": self.threshold,
+                "count": self.count, "exceeded": self.exceeded}
+
+
+@dataclass(frozen=True)
+class ChurnRule:
+    """At ``threshold`` restarts within ``window_seconds``, restarts are blocked."""
+
+    window_seconds: float
+    threshold: int
+
+    def window_start(self, now: datetime) -> datetime:
+        return now - timedelta(seconds=self.window_seconds)
+
+    def status(self, restart_times: Sequence[datetime], now: datetime) -> ChurnStatus:
+        start = self.window_start(now)
+        inside = sorted(t for t in restart_times if start < t <= now)
+        exceeded = len(inside) >= self.threshold
+        clears_at = None
+        if exceeded:
+            # The block lifts when so many restarts have left the window that fewer than
+            # `threshold` remain: the (count - threshold + 1)-th oldest must age out.
+            clears_at = inside[len(inside) - self.threshold] + timedelta(
+                seconds=self.window_seconds)
+        return ChurnStatus(self.window_seconds, self.threshold, len(inside), exceeded, clears_at)
+
+
+@dataclass(frozen=True)
+class CooldownRule:
+    """Within ``cooldown_seconds`` of the last restart, restarts wait."""
+
+    cooldown_seconds: float
+
+    def remaining(self, restart_times: Sequence[datetime], now: datetime) -> timedelta:
+        past = [t for t in restart_times if t <= now]
+        if not past or self.cooldown_seconds <= 0:
+            return timedelta(0)
+        left = max(past) + timedelta(seconds=self.cooldown_seconds) - now
+        return max(left, timedelta(0))
+
+
+@dataclass(frozen=True)
+class PolicyVerdict:
+    """The policy now: its state, how long the cooldown still runs, what an operator can do."""
+
+    state: PolicyState
+    cooldown_remaining_seconds: int
+    next_action: str
+    churn: ChurnStatus
+
+    @property
+    def allowed(self) -> bool:
+        return self.state == "allowed"
+
+    def payload(self) -> dict[str, Any]:
+        return {"state": self.state, "cooldown_remaining_seconds": self.cooldown_remaining_seconds,
+                "next_action": self.next_action}
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    """Churn and cooldown combined; blocked wins over cooling down."""
+
+    churn: ChurnRule
+    cooldown: CooldownRule
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> RestartPolicy:
+        return cls(ChurnRule(settings.churn_window_seconds, settings.churn_threshold),
+                   CooldownRule(settings.cooldown_seconds))
+
+    @property
+    def lookback(self) -> timedelta:
+        """How far back restarts matter to any rule."""
+        return timedelta(seconds=max(self.churn.window_seconds, self.cooldown.cooldown_seconds))
+
+    def evaluate(self, restart_times: Sequence[datetime], now: datetime) -> PolicyVerdict:
+        churn = self.churn.status(restart_times, now)
+        cooldown_left = remaining_seconds(self.cooldown.remaining(restart_times, now))
+        if churn.exceeded:
+            assert churn.clears_at is not None
+            return PolicyVerdict(
+                "blocked", cooldown_left,
+                f"restarts blocked: {churn.count} restarts in the last "
+                f"{whole_seconds(churn.window_seconds)}s (threshold {churn.threshold}); "
+                "investigate the cause; a restart now needs override and acknowledge; "
+                f"unblocks at {utc_timestamp(churn.clears_at)}", churn)
+        if cooldown_left > 0:
+            return PolicyVerdict(
+                "cooling_down", cooldown_left,
+                f"wait {cooldown_left}s before restarting, or restart with override and "
+                "acknowledge", churn)
+        return PolicyVerdict("allowed", 0, "restart allowed if needed", churn)

@@ -1,0 +1,90 @@
+"""The recovery parts of one host, wired together once per process.
+
+A worker and the master each build their own host, so each gets its own :class:`Recovery`; they
+meet only in the store and the audit file. State hangs off the host (never a module global), so
+several hosts in one test process do not share anything.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import weakref
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from plugins.recovery.audit import AuditLog
+from plugins.recovery.heartbeat import MISSED_BEATS_FOR_DEAD, Heartbeater
+from plugins.recovery.lifecycle import WorkerExits
+from plugins.recovery.policy import PolicyVerdict, RestartPolicy
+from plugins.recovery.restarts import Restarts, master_pid
+from plugins.recovery.settings import RecoverySettings
+from plugins.recovery.store import Heartbeat, RestartStore, store_engine
+from plugins.recovery.watchdog import Watchdog
+
+if TYPE_CHECKING:
+    from dashboard.host import Host
+
+#: Heartbeats are at least this frequent, whatever the watchdog interval.
+MAX_HEARTBEAT_INTERVAL_SECONDS = 5.0
+
+
+def host_key() -> str:
+    """Names the gunicorn master (machine and pid) whose workers a heartbeat belongs to."""
+    return f"{socket.gethostname()}:{master_pid() or os.getpid()}"
+
+
+@dataclass
+class Recovery:
+    """Settings, store, policy, audit and the restart logic of one host."""
+
+    host: Host
+    settings: RecoverySettings
+    store: RestartStore
+    restarts: Restarts
+    heartbeat_interval: float
+    exits: WorkerExits
+    heartbeater: Heartbeater | None = None
+    watchdog: Watchdog | None = None
+
+    @classmethod
+    def build(cls, host: Host) -> Recovery:
+        settings = host.plugin_settings("recovery")
+        assert isinstance(settings, RecoverySettings)
+        store = RestartStore(store_engine(settings.store_url, host.runtime_dir))
+        store.create_schema()
+        key = host_key()
+        restarts = Restarts(store, RestartPolicy.from_settings(settings),
+                            AuditLog(settings.audit_log), host.clock, key)
+        interval = min(settings.watchdog_interval_seconds, MAX_HEARTBEAT_INTERVAL_SECONDS)
+        return cls(host, settings, store, restarts, interval, WorkerExits(restarts, store, key))
+
+    @property
+    def host_key(self) -> str:
+        return self.restarts.host_key
+
+    def verdict(self) -> PolicyVerdict:
+        return self.restarts.verdict()
+
+    def live_workers(self) -> list[Heartbeat]:
+        """Workers of this host that beat within the last three intervals."""
+        horizon = timedelta(seconds=self.heartbeat_interval * MISSED_BEATS_FOR_DEAD)
+        return self.store.workers(self.host_key, self.host.clock.now() - horizon)
+
+    def close(self) -> None:
+        for part in (self.heartbeater, self.watchdog):
+            if part is not None:
+                part.stop()
+        self.store.close()
+
+
+_recoveries: weakref.WeakKeyDictionary[Host, Recovery] = weakref.WeakKeyDictionary()
+
+
+def recovery_of(host: Host) -> Recovery:
+    """This host's recovery parts, built on first use."""
+    recovery = _recoveries.get(host)
+    if recovery is None:
+        recovery = _recoveries[host] = Recovery.build(host)
+    return recovery

@@ -1,0 +1,284 @@
+"""The restart-history store: restarts and worker heartbeats, shared by every worker of a host.
+
+Why a database and not process memory: a restart request lands on one worker, the crash of
+another is seen only by the gunicorn master, and the admin status must read the same history
+whichever worker answers. SQLite in ``runtime_dir`` (WAL, busy timeout) serves the processes of one
+host; any SQLAlchemy URL (PostgreSQL) in ``store_url`` shares one history between hosts.
+
+Decisions that must not race (two operators pressing "restart" on two workers at once) run inside
+:meth:`RestartStore.exclusive`: ``BEGIN IMMEDIATE`` on SQLite, a row lock on a one-row table
+elsewhere. The store engine is kept out of the host's database hooks, so the circuit breaker never
+gates it and its calls never count as the app's database outcomes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    create_engine,
+    delete,
+    event,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.types import TypeDecorator
+
+from dashboard.db import exclude_from_observation
+
+#: Rows kept in the restart history; the admin API shows the newest 50 of them.
+HISTORY_LIMIT = 500
+SQLITE_BUSY_TIMEOUT_SECONDS = 10
+IMMEDIATE_OPTION = "recovery_write_lock"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out, on every dialect (SQLite stores naive UTC text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the recovery store")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+restarts = Table(
+    "recovery_restarts", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("host_key", String(200), nullable=False),
+    Column("requested_at", UTCDateTime(), nullable=False),
+    Column("completed_at", UTCDateTime(), nullable=True),
+    Column("source", String(16), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("decision", String(16), nullable=False),
+    Column("override", Boolean, nullable=False, default=False),
+)
+
+heartbeats = Table(
+    "recovery_heartbeats", metadata,
+    Column("host_key", String(200), primary_key=True),
+    Column("pid", Integer, primary_key=True, autoincrement=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("last_heartbeat", UTCDateTime(), nullable=False),
+    Column("breaker_state", String(16), nullable=True),
+    Column("recommendation", String(16), nullable=True),
+    Column("recover_since", UTCDateTime(), nullable=True),
+)
+
+decision_lock = Table(
+    "recovery_lock", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+)
+
+
+@dataclass(frozen=True)
+class RestartRecord:
+    """One entry of the restart history (CONTRACT §5 ``restart_history``)."""
+
+    id: str
+    host_key: str
+    requested_at: datetime
+    completed_at: datetime | None
+    source: str
+    actor: str
+    reason: str
+    decision: str
+    override: bool
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """What one worker last said about itself."""
+
+    host_key: str
+    pid: int
+    started_at: datetime
+    last_heartbeat: datetime
+    breaker_state: str | None
+    recommendation: str | None
+    recover_since: datetime | None
+
+
+def store_engine(store_url: str, runtime_dir: Path) -> Engine:
+    """The engine for ``store_url``, or a SQLite file in ``runtime_dir`` when it is empty."""
+    if not store_url:
+        runtime_dir.mkdir(parents=True, exist_ok=True)
+        store_url = f"sqlite:///{(runtime_dir / 'recovery.sqlite3').resolve()}"
+    url = make_url(store_url)
+    if url.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
+                                                  "check_same_thread": False})
+        _sqlite_wal_and_immediate(engine)
+    else:
+        engine = create_engine(url, pool_size=2, max_overflow=2, pool_pre_ping=True,
+                               pool_timeout=10)
+    return exclude_from_observation(engine)
+
+
+def _sqlite_wal_and_immediate(engine: Engine) -> None:
+    """WAL lets readers and one writer work at once; ``BEGIN IMMEDIATE`` takes the write lock
+    up front so a read-then-write decision cannot be overtaken by another process."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get(IMMEDIATE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class RestartStore:
+    """Restart history and heartbeats over SQLAlchemy Core; every time UTC-aware."""
+
+    def __init__(self, engine: Engine, history_limit: int = HISTORY_LIMIT) -> None:
+        self.engine = engine
+        self.history_limit = history_limit
+
+    def create_schema(self) -> None:
+        """Create the tables; tolerate another process creating them at the same moment."""
+        for attempt in range(3):
+            try:
+                metadata.create_all(self.engine, checkfirst=True)
+                with self.engine.begin() as connection:
+                    if connection.execute(select(decision_lock.c.id)).first() is None:
+                        connection.execute(insert(decision_lock).values(id=1))
+                return
+            except (IntegrityError, OperationalError, ProgrammingError):
+                if attempt == 2:
+                    raise
+
+    def after_fork(self) -> None:
+        """Forget connections inherited from the parent process (they belong to it)."""
+        self.engine.dispose(close=False)
+
+    @contextmanager
+    def exclusive(self) -> Iterator[Connection]:
+        """A transaction no other decision-maker (worker, master, other host) runs beside."""
+        with self.engine.connect() as connection:
+            connection = connection.execution_options(**{IMMEDIATE_OPTION: True})
+            with connection.begin():
+                connection.execute(select(decision_lock.c.id).with_for_update())
+                yield connection
+
+    # -- restarts -------------------------------------------------------------------------------
+
+    def add_restart(self, connection: Connection, record: RestartRecord) -> None:
+        connection.execute(insert(restarts).values(**record.__dict__))
+        newest = connection.execute(select(restarts.c.seq).order_by(restarts.c.seq.desc())
+                                    .offset(self.history_limit).limit(1)).scalar()
+        if newest is not None:
+            connection.execute(delete(restarts).where(restarts.c.seq <= newest))
+
+    def set_decision(self, restart_id: str, decision: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(update(restarts).where(restarts.c.id == restart_id)
+                               .values(decision=decision))
+
+    def complete_pending(self, host_key: str, now: datetime) -> None:
+        """Mark executed restarts of ``host_key`` requested before ``now`` as completed."""
+        with self.engine.begin() as connection:
+            connection.execute(update(restarts).where(and_(
+                restarts.c.host_key == host_key, restarts.c.decision == "executed",
+                restarts.c.completed_at.is_(None), restarts.c.requested_at <= now,
+            )).values(completed_at=now))
+
+    def executed_since(self, since: datetime, connection: Connection | None = None
+                       ) -> list[datetime]:
+        """Request times of executed restarts (any source, any host) since ``since``."""
+        query = (select(restarts.c.requested_at)
+                 .where(and_(restarts.c.decision == "executed", restarts.c.requested_at >= since))
+                 .order_by(restarts.c.requested_at))
+        if connection is not None:
+            return list(connection.execute(query).scalars())
+        with self.engine.connect() as own:
+            return list(own.execute(query).scalars())
+
+    def last_executed_at(self, connection: Connection | None = None) -> datetime | None:
+        query = (select(restarts.c.requested_at).where(restarts.c.decision == "executed")
+                 .order_by(restarts.c.requested_at.desc()).limit(1))
+        if connection is not None:
+            return connection.execute(query).scalar()
+        with self.engine.connect() as own:
+            return own.execute(query).scalar()
+
+    def history(self, limit: int = 50) -> list[RestartRecord]:
+        """Newest first."""
+        query = select(*[restarts.c[name] for name in RestartRecord.__dataclass_fields__])
+        with self.engine.connect() as connection:
+            rows = connection.execute(query.order_by(restarts.c.seq.desc()).limit(limit))
+            return [RestartRecord(**row._mapping) for row in rows]
+
+    def last_restart(self) -> RestartRecord | None:
+        query = select(*[restarts.c[name] for name in RestartRecord.__dataclass_fields__])
+        with self.engine.connect() as connection:
+            row = connection.execute(query.where(restarts.c.decision == "executed")
+                                     .order_by(restarts.c.seq.desc()).limit(1)).first()
+        return RestartRecord(**row._mapping) if row is not None else None
+
+    # -- heartbeats -----------------------------------------------------------------------------
+
+    def beat(self, heartbeat: Heartbeat) -> None:
+        """Insert or refresh one worker's row."""
+        values = heartbeat.__dict__
+        key = and_(heartbeats.c.host_key == heartbeat.host_key, heartbeats.c.pid == heartbeat.pid)
+        changing = {k: v for k, v in values.items() if k not in ("host_key", "pid", "started_at")}
+        with self.engine.begin() as connection:
+            if connection.execute(update(heartbeats).where(key).values(**changing)).rowcount == 0:
+                connection.execute(insert(heartbeats).values(**values))
+
+    def forget_worker(self, host_key: str, pid: int) -> Heartbeat | None:
+        """Remove a worker's row; return what it last said (``None`` if it never beat)."""
+        key = and_(heartbeats.c.host_key == host_key, heartbeats.c.pid == pid)
+        with self.engine.begin() as connection:
+            row = connection.execute(select(heartbeats).where(key)).first()
+            connection.execute(delete(heartbeats).where(key))
+        return Heartbeat(**row._mapping) if row is not None else None
+
+    def workers(self, host_key: str, alive_since: datetime) -> list[Heartbeat]:
+        """Workers of ``host_key`` that beat at or after ``alive_since``, oldest first."""
+        query = (select(heartbeats)
+                 .where(and_(heartbeats.c.host_key == host_key,
+                             heartbeats.c.last_heartbeat >= alive_since))
+                 .order_by(heartbeats.c.started_at, heartbeats.c.pid))
+        with self.engine.connect() as connection:
+            return [Heartbeat(**row._mapping) for row in connection.execute(query)]
+
+    def close(self) -> None:
+        self.engine.dispose()
