@@ -2,19 +2,27 @@
 
 A plugin is a module (or object) with functions marked ``@dashboard.hookimpl`` whose names match
 the specs below. It is found through the ``dashboard.plugins`` entry-point group and is loaded only
-when its name is listed in ``[dashboard].plugins``.
+when its name is listed in ``[dashboard].plugins``; a plugin that is installed but not listed is
+asked for its settings model (so its table is validated) and for nothing else.
 
 Order rules
 -----------
-* The operator's TOML decides order, never registration order or ``tryfirst``/``trylast``.
-  ``dashboard_wrap_wsgi`` is called once per plugin, in reverse TOML order, so the first plugin
+* The operator's TOML decides order, never registration order or ``tryfirst``/``trylast``: the
+  host refuses a plugin whose hookimpl asks for ``tryfirst``/``trylast`` (``PluginOrderError``).
+  The host registers plugins in reverse TOML order, so pluggy (which calls the last registered
+  first) calls them in TOML order.
+* ``dashboard_wrap_wsgi`` is called once per plugin, last-listed first, so the first plugin
   listed ends up outermost.
-* Collecting hooks return their results in TOML order (first listed first), whatever order pluggy
-  would use; the host re-sorts them.
-* ``firstresult`` hooks (``dashboard_map_exception``, ``dashboard_restart_policy``) are asked in
-  TOML order too: the first plugin listed that answers wins.
+* Collecting hooks (every hook not marked *firstresult*) return a list with one entry per
+  plugin that implements the hook and did not return ``None``, in TOML order (first listed
+  first).
+* *firstresult* hooks (``dashboard_map_exception``, ``dashboard_restart_policy``) are asked in
+  TOML order too: the first plugin listed that returns something other than ``None`` wins and
+  the rest are not called.
 
-Every hook receives keyword arguments; an implementation may accept any subset of them.
+Every hook is called with keyword arguments; an implementation may accept any subset of them (a
+hookimpl that takes only ``host`` is fine). Set ``DASHBOARD_TRACE_HOOKS=1`` to log every hook
+call, its arguments and its result to the ``dashboard.hooks`` logger.
 """
 
 from __future__ import annotations
@@ -39,10 +47,14 @@ if TYPE_CHECKING:
 def dashboard_settings_model() -> tuple[str, type[BaseModel]]:
     """Name the ``[plugins.<section>]`` table this plugin owns and the pydantic model validating it.
 
-    Called while the configuration is loaded, for every *installed* plugin (enabled or not), so an
-    operator's table is checked even while its plugin is switched off. The model should forbid
-    unknown keys and give every field a default. The validated instance is then available as
-    ``host.plugin_settings(section)``.
+    Called while the configuration is loaded (``dashboard check``, ``serve``, every worker), for
+    every *installed* plugin, enabled or not, outside any host, so an operator's table is checked
+    even while its plugin is switched off. Takes no arguments. Returns ``(section, model)``;
+    ``section`` must equal the plugin's entry-point name. The model should forbid unknown keys
+    (``extra="forbid"``) and give every field a default; its validation errors become
+    ``dashboard check`` lines naming ``plugins.<section>.<key>`` and the value's source. The
+    validated instance is then available as ``host.plugin_settings(section)``. Collecting; a
+    plugin with no settings does not implement it (its table must then be empty).
     """
 
 
@@ -50,8 +62,14 @@ def dashboard_settings_model() -> tuple[str, type[BaseModel]]:
 def dashboard_configure(host: Host) -> None:
     """Prepare the plugin for this host, once per process, before the pipeline is built.
 
-    Read typed settings, create state objects, attach listeners. Raising aborts the start with the
-    exception's message; use it for problems the settings model could not see.
+    Called once per host (the gunicorn master builds one, each worker another; tests build many),
+    in TOML order, before any ``dashboard_wrap_wsgi``. ``host`` gives the validated settings
+    (``host.plugin_settings(section)``), the runtime directory and the clock. Read typed
+    settings, create state objects, attach listeners, register error codes
+    (``dashboard.contract.register_error_code``). Keep state on the host or in objects made here,
+    never in module globals: one process may hold several hosts. Raising aborts the start with
+    the exception's message; use it for problems the settings model could not see. Return value
+    ignored (collecting).
     """
 
 
@@ -59,10 +77,12 @@ def dashboard_configure(host: Host) -> None:
 def dashboard_wrap_wsgi(app: WSGIApp, host: Host) -> WSGIApp:
     """Return ``app`` wrapped in this plugin's middleware (or ``app`` itself to add nothing).
 
-    Called once per enabled plugin, last-listed first, so the first plugin in
-    ``[dashboard].plugins`` is the outermost layer. Wrappers see HTTP responses, not exceptions:
-    the host's innermost layer has already turned the app's exceptions into contract responses.
-    A wrapper must stream (never buffer bodies) and must pass ``close()`` through.
+    Called once per enabled plugin when a worker builds its pipeline, last-listed first, so the
+    first plugin in ``[dashboard].plugins`` is the outermost layer. ``app`` is the pipeline built
+    so far (everything inside this plugin); ``host`` the host being built. Returns the WSGI app to
+    use in its place. Wrappers see HTTP responses, not exceptions: the host's innermost layer
+    has already turned the app's exceptions into contract responses. A wrapper must stream (never
+    buffer bodies) and must pass ``close()`` through. Collecting, but each call sees one plugin.
     """
 
 
@@ -71,10 +91,12 @@ def dashboard_map_exception(exc: BaseException, environ: Mapping[str, Any], host
                             ) -> Response | None:
     """Turn an exception raised by the app into a contract response, or return ``None``.
 
-    Called by the host's innermost layer for every exception the app raises (also while a body
-    streams, when headers have not been sent yet). The first plugin in TOML order that returns a
-    response wins; when none does, the host answers ``INTERNAL_ERROR`` (or ``DB_QUERY_ERROR`` for
-    database errors). Build responses with :mod:`dashboard.contract`.
+    Called by the host's innermost layer, in the worker serving the request, for every exception
+    the app raises (also while a body streams, as long as headers have not been sent). ``exc`` is
+    the exception, ``environ`` the request's WSGI environ, ``host`` the serving host.
+    firstresult: the first plugin in TOML order that returns a response wins; when none does, the
+    host answers ``INTERNAL_ERROR`` (or ``DB_QUERY_ERROR`` for database errors). Build responses
+    with :mod:`dashboard.contract`.
     """
 
 
@@ -82,10 +104,12 @@ def dashboard_map_exception(exc: BaseException, environ: Mapping[str, Any], host
 def dashboard_db_checkout(host: Host) -> None:
     """Gate a database access made while this host serves a request; raise to refuse it.
 
-    Called when a pooled connection is handed out and before a new connection is opened, for the
-    host's engine and for any engine the app created itself. A plugin that raises (for example the
-    circuit breaker while OPEN) stops the access before a new connection touches the network; the
-    exception then travels to ``dashboard_map_exception``.
+    Called in the worker when a pooled connection is handed out and before a new connection is
+    opened, for the host's engine and for any engine the app created itself (not for engines
+    excluded with ``dashboard.db.exclude_from_observation``, such as health probes). ``host`` is
+    the host serving the request. A plugin that raises (for example the circuit breaker while
+    OPEN) stops the access before a new connection touches the network; the exception then
+    travels to ``dashboard_map_exception``. Return value ignored (collecting).
     """
 
 
@@ -93,9 +117,11 @@ def dashboard_db_checkout(host: Host) -> None:
 def dashboard_db_outcome(host: Host, outcome: DbOutcome) -> None:
     """Observe the outcome of one database call made while this host serves a request.
 
-    ``outcome.fault`` is ``None`` for a statement that completed, else the classified fault (see
-    :mod:`dashboard.dbfaults`). Called for statements, connection attempts and pool timeouts. Must
-    be cheap and must not raise.
+    Called in the worker after every statement, failed connection attempt and pool timeout
+    (the pool timeout from the host's exception layer, since SQLAlchemy fires no event for it).
+    ``host`` is the serving host; ``outcome.fault`` is ``None`` for a statement that completed,
+    else the classified fault (see :mod:`dashboard.dbfaults`), with ``outcome.error`` the
+    exception. Must be cheap and must not raise. Return value ignored (collecting).
     """
 
 
@@ -103,14 +129,23 @@ def dashboard_db_outcome(host: Host, outcome: DbOutcome) -> None:
 def dashboard_health_checks(host: Host, deep: bool) -> list[CheckResult]:
     """Contribute named checks to ``/health`` (``deep=False``) and ``/health/deep``.
 
-    A check that needs the database must only run when ``deep`` is true. A check may raise: the
-    health plugin reports it as ``fail`` with the exception's class name.
+    Called by the health plugin whenever it computes a payload (not for memoized answers), in
+    the worker answering. ``host`` is that worker's host; ``deep`` says whether a database round
+    trip is allowed: a check that needs the database must only run when ``deep`` is true.
+    Returns a list of :class:`dashboard.checks.CheckResult` (collecting: one list per plugin, in
+    TOML order). A check may raise: the health plugin reports it as ``fail`` with the
+    exception's class name. A ``CheckResult.degraded_reason`` names why the host is degraded.
     """
 
 
 @hookspec
 def dashboard_resilience_thresholds(host: Host) -> dict[str, float | int]:
-    """Contribute the thresholds this plugin owns, merged into ``resilience.thresholds``."""
+    """Contribute the thresholds this plugin owns, merged into ``resilience.thresholds``.
+
+    Called by the health plugin with each computed payload; ``host`` is the answering worker's
+    host. Returns a flat ``{name: number}`` dict (collecting; merged in TOML order, a later
+    plugin's key replacing an earlier one's).
+    """
 
 
 @hookspec
@@ -118,7 +153,10 @@ def dashboard_recommendation(host: Host, checks: Mapping[str, CheckResult]
                              ) -> Recommendation | None:
     """Vote for ``observe``, ``throttle`` or ``recover`` given the current checks.
 
-    The strongest vote wins (recover > throttle > observe); ties keep TOML order.
+    Called by the health plugin with each computed payload (and by the recovery watchdog).
+    ``host`` is the current host, ``checks`` the checks just computed, by name. Returns a
+    :class:`dashboard.checks.Recommendation` or ``None`` to abstain (collecting). The strongest
+    vote wins (recover > throttle > observe); ties keep TOML order.
     """
 
 
@@ -126,43 +164,64 @@ def dashboard_recommendation(host: Host, checks: Mapping[str, CheckResult]
 def dashboard_restart_policy(host: Host) -> dict[str, Any] | None:
     """Report the restart policy as ``{"policy": {...}, "restart_churn": {...}}`` (CONTRACT §4).
 
-    Implemented by the recovery plugin; when no enabled plugin answers, health reports ``null``.
+    Called by the health plugin with each computed payload (and by any plugin reporting the
+    policy); ``host`` is the current host. firstresult: the first plugin in TOML order that
+    answers wins. Implemented by the recovery plugin; when no enabled plugin answers, health
+    reports ``null``.
     """
 
 
 @hookspec
 def dashboard_master_ready(host: Host, master_pid: int) -> None:
-    """The gunicorn master is listening (gunicorn's ``when_ready``). Called in the master."""
+    """The gunicorn master is listening (gunicorn's ``when_ready``).
+
+    Called once in the master process, before workers serve; ``host`` is the master's host,
+    ``master_pid`` its pid. Return value ignored (collecting).
+    """
 
 
 @hookspec
 def dashboard_master_exiting(host: Host) -> None:
-    """The gunicorn master is about to exit (gunicorn's ``on_exit``). Called in the master."""
+    """The gunicorn master is about to exit (gunicorn's ``on_exit``).
+
+    Called once in the master process after the workers stopped; ``host`` is the master's host.
+    Release what ``dashboard_master_ready`` acquired. Return value ignored (collecting).
+    """
 
 
 @hookspec
 def dashboard_worker_started(host: Host, pid: int) -> None:
-    """A worker finished loading the app (gunicorn's ``post_worker_init``). Called in the worker."""
+    """A worker finished loading the app (gunicorn's ``post_worker_init``).
+
+    Called in the new worker process, after its pipeline is built and before it serves;
+    ``host`` is the worker's host, ``pid`` the worker's pid. Return value ignored (collecting).
+    """
 
 
 @hookspec
 def dashboard_worker_exited(host: Host, pid: int, exitcode: int | None) -> None:
-    """A worker process ended (gunicorn's ``child_exit``). Called in the master.
+    """A worker process ended (gunicorn's ``child_exit``).
 
-    ``exitcode`` is ``None`` when gunicorn did not report one. A worker that was not asked to stop
-    and ends with a non-zero code (or a signal) crashed.
+    Called in the master process; ``host`` is the master's host, ``pid`` the ended worker's pid.
+    ``exitcode`` is ``None`` when gunicorn did not report one. A worker that was not asked to
+    stop and ends with a non-zero code (or a signal) crashed. Return value ignored (collecting).
     """
 
 
 @hookspec
 def dashboard_reloaded(host: Host) -> None:
-    """The master reloaded its workers (gunicorn's ``on_reload``, e.g. after SIGHUP)."""
+    """The master reloaded its workers (gunicorn's ``on_reload``, e.g. after SIGHUP).
+
+    Called in the master process; ``host`` is the master's host. New workers follow, each
+    calling ``dashboard_worker_started``. Return value ignored (collecting).
+    """
 
 
 @hookspec
 def dashboard_logging_configured(host: Host) -> None:
     """Logging is set up (the host's, gunicorn's, and the app's); install log filters now.
 
-    Called in every process after logging is configured. Plugins that guard log output attach
-    themselves here to every existing handler and arrange to see handlers added later.
+    Called in every process (master and each worker) after logging is configured; ``host`` is
+    that process's host. Plugins that guard log output attach themselves here to every
+    existing handler and arrange to see handlers added later. Return value ignored (collecting).
     """
