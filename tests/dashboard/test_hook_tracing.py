@@ -1,0 +1,48 @@
+"""``DASHBOARD_TRACE_HOOKS=1`` logs every hook call to the ``dashboard.hooks`` logger."""
+
+from __future__ import annotations
+
+import logging
+from types import SimpleNamespace
+
+from dashboard import hookimpl
+from dashboard.host import TRACE_ENV
+
+TOML = """
+[dashboard]
+plugins = ["probe"]
+app_factory = "dashboard.testing:echo_app"
+"""
+
+
+def probe_plugin() -> SimpleNamespace:
+    @hookimpl
+    def dashboard_configure(host):
+        return None
+
+    @hookimpl
+    def dashboard_wrap_wsgi(app, host):
+        return app
+
+    return SimpleNamespace(dashboard_configure=dashboard_configure,
+                           dashboard_wrap_wsgi=dashboard_wrap_wsgi)
+
+
+def test_hook_calls_are_traced_when_asked(monkeypatch, caplog, dashboard_host, dashboard_client):
+    monkeypatch.setenv(TRACE_ENV, "1")
+    caplog.set_level(logging.INFO, logger="dashboard.hooks")
+    host = dashboard_host(TOML, plugins={"probe": probe_plugin()})
+    assert dashboard_client(host).get("/").status_code == 200
+    traced = [record for record in caplog.records if record.name == "dashboard.hooks"]
+    text = "\n".join(record.getMessage() for record in traced)
+    assert "dashboard_configure" in text
+    assert "dashboard_wrap_wsgi" in text
+
+
+def test_nothing_is_traced_by_default(monkeypatch, caplog, dashboard_host, dashboard_client):
+    monkeypatch.delenv(TRACE_ENV, raising=False)
+    caplog.set_level(logging.INFO, logger="dashboard.hooks")
+    host = dashboard_host(TOML, plugins={"probe": probe_plugin()})
+    dashboard_client(host).get("/")
+    assert [record.getMessage() for record in caplog.records
+            if record.name == "dashboard.hooks" and record.levelno >= logging.INFO] == []
