@@ -108,10 +108,14 @@ class Host:
         return factory(self)
 
     def _wrap_with(self, name: str, app: WSGIApp) -> WSGIApp:
-        others = [plugin for other, plugin in self.pm.list_name_plugin() if other != name]
-        caller = self.pm.subset_hook_caller("dashboard_wrap_wsgi", remove_plugins=others)
-        wrapped = caller(app=app, host=self)
-        return wrapped[0] if wrapped else app
+        """Call one plugin's ``dashboard_wrap_wsgi``: wrappers nest in TOML order, one by one."""
+        for impl in self.hook.dashboard_wrap_wsgi.get_hookimpls():
+            if impl.plugin_name == name:
+                arguments = {"app": app, "host": self}
+                hook_logger.debug("dashboard_wrap_wsgi: %s", name)
+                wrapped = impl.function(*(arguments[arg] for arg in impl.argnames))
+                return app if wrapped is None else wrapped
+        return app
 
     def close(self) -> None:
         """Release the engine's connections (tests, shutdown)."""

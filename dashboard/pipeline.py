@@ -38,16 +38,26 @@ ErrorToResponse = Callable[[BaseException, WSGIEnviron], Response]
 def run_guarded(app: WSGIApp, environ: WSGIEnviron, start_response: StartResponse,
                 to_response: ErrorToResponse) -> Iterable[bytes]:
     """Call ``app``; answer an exception raised before the body starts with ``to_response``."""
+    started: list[bool] = []
+
+    def recording_start_response(status: str, headers: list[tuple[str, str]],
+                                 exc_info: Any = None) -> Any:
+        started.append(True)
+        return start_response(status, headers, exc_info)
+
     try:
-        iterable = app(environ, start_response)
+        iterable = app(environ, recording_start_response)
     except Exception as exc:
-        return _answer(exc, environ, start_response, to_response, sys.exc_info())
-    return _iterate_guarded(iterable, environ, start_response, to_response)
+        return _answer(exc, environ, start_response, to_response, started)
+    return _iterate_guarded(iterable, environ, start_response, to_response, started)
 
 
 def _answer(exc: BaseException, environ: WSGIEnviron, start_response: StartResponse,
-            to_response: ErrorToResponse, exc_info: Any) -> Iterable[bytes]:
+            to_response: ErrorToResponse, started: list[bool]) -> Iterable[bytes]:
     response = to_response(exc, environ)
+    # PEP 3333: replacing headers the app already set requires exc_info (the server re-raises
+    # if they were sent); a first call must not pass it.
+    exc_info = sys.exc_info() if started else None
 
     def replace_headers(status: str, headers: list[tuple[str, str]], _exc_info: Any = None) -> Any:
         return start_response(status, headers, exc_info)
@@ -56,17 +66,17 @@ def _answer(exc: BaseException, environ: WSGIEnviron, start_response: StartRespo
 
 
 def _iterate_guarded(iterable: Iterable[bytes], environ: WSGIEnviron,
-                     start_response: StartResponse, to_response: ErrorToResponse
-                     ) -> Iterator[bytes]:
-    started = False
+                     start_response: StartResponse, to_response: ErrorToResponse,
+                     started: list[bool]) -> Iterator[bytes]:
+    sent_body = False
     try:
         for chunk in iterable:
-            started = started or bool(chunk)
+            sent_body = sent_body or bool(chunk)
             yield chunk
     except Exception as exc:
-        if started:
+        if sent_body:
             raise
-        yield from _answer(exc, environ, start_response, to_response, sys.exc_info())
+        yield from _answer(exc, environ, start_response, to_response, started)
     finally:
         close = getattr(iterable, "close", None)
         if close is not None:

@@ -57,7 +57,7 @@ def installed_settings_models() -> tuple[dict[str, type[BaseModel]], list[Any]]:
                 f"({type(error).__name__})", f"entry point {ENTRY_POINT_GROUP}:{name}"))
             continue
         if answer is None:
-            models[name] = _NoSettings
+            models[name] = NoSettings
             continue
         section, model = answer
         if section != name:
@@ -68,7 +68,7 @@ def installed_settings_models() -> tuple[dict[str, type[BaseModel]], list[Any]]:
     return models, problems
 
 
-class _NoSettings(BaseModel):
+class NoSettings(BaseModel):
     """Settings of a plugin that declares none: the table must be empty."""
 
     model_config = {"extra": "forbid", "frozen": True}

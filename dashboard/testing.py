@@ -70,13 +70,12 @@ def build_settings(toml_text: str = "", *, base_dir: Path, env: Mapping[str, str
     data.setdefault("database", {}).setdefault("url", f"sqlite:///{base_dir / 'dashboard.db'}")
     plugin_models = None
     if plugins:
-        from dashboard.registry import installed_settings_models, settings_model_of
+        from dashboard.registry import NoSettings, installed_settings_models, settings_model_of
 
         plugin_models, _problems = installed_settings_models()
         for name, plugin in plugins.items():
             answer = settings_model_of(plugin)
-            if answer is not None:
-                plugin_models[name] = answer[1]
+            plugin_models[name] = answer[1] if answer is not None else NoSettings
     return load_settings(env=dict(env or {}), data=data, plugin_models=plugin_models)
 
 

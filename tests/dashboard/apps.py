@@ -66,3 +66,48 @@ def _statement_timeout(engine: Any) -> Any:
         return None
     with engine.connect() as connection:
         return connection.execute(text("SHOW statement_timeout")).scalar_one()
+
+
+class ClosingBody:
+    """A body that records whether the server closed it."""
+
+    instances: list[ClosingBody] = []
+
+    def __init__(self, chunks: list[bytes], fail_at: int | None = None) -> None:
+        self.chunks = chunks
+        self.fail_at = fail_at
+        self.closed = False
+        self.produced = 0
+        ClosingBody.instances.append(self)
+
+    def __iter__(self) -> Any:
+        for index, chunk in enumerate(self.chunks):
+            if index == self.fail_at:
+                raise RuntimeError("failed while streaming")
+            self.produced += 1
+            yield chunk
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def scripted_app(host: Host) -> Any:
+    """Behaves as its path says: ``/ok``, ``/boom``, ``/db-error``, ``/stream``, ..."""
+    from sqlalchemy.exc import OperationalError
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        path = environ["PATH_INFO"]
+        if path == "/boom":
+            raise ValueError("secret internals: postgresql://app:pw@db/x")
+        if path == "/db-error":
+            raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        if path == "/stream":
+            return ClosingBody([b"one,", b"two,", b"three"])
+        if path == "/stream-fails-first":
+            return ClosingBody([b"never"], fail_at=0)
+        if path == "/stream-fails-later":
+            return ClosingBody([b"one,", b"two"], fail_at=1)
+        return [b"ok"]
+
+    return app
