@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import text
 from werkzeug.wrappers import Request
@@ -71,7 +71,7 @@ def _statement_timeout(engine: Any) -> Any:
 class ClosingBody:
     """A body that records whether the server closed it."""
 
-    instances: list[ClosingBody] = []
+    instances: ClassVar[list[ClosingBody]] = []
 
     def __init__(self, chunks: list[bytes], fail_at: int | None = None) -> None:
         self.chunks = chunks
