@@ -25,12 +25,12 @@ class Answer:
     error: BaseException | None = None
 
 
-def ask_each(host: Host, hook_name: str, **kwargs: Any) -> list[Answer]:
+def ask_each(host: Host, hook_name: str, /, **kwargs: Any) -> list[Answer]:
     """Call every implementation of ``hook_name`` separately, in TOML order."""
     return list(_answers(host, hook_name, kwargs))
 
 
-def first_answer(host: Host, hook_name: str, **kwargs: Any) -> Any:
+def first_answer(host: Host, hook_name: str, /, **kwargs: Any) -> Any:
     """The first non-``None`` result in TOML order (a ``firstresult`` hook, minus exceptions)."""
     for answer in _answers(host, hook_name, kwargs):
         if answer.error is None and answer.result is not None:
