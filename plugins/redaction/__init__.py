@@ -1,9 +1,25 @@
-"""The ``redaction`` plugin: no database credential or token in any log line."""
+"""The ``redaction`` plugin: no database credential or token in any log line.
+
+It installs one logging filter on every handler of the process (see
+:mod:`plugins.redaction.install`) when the host is configured, and again when the host says logging
+is set up (gunicorn has then built its own handlers). The filter masks recognised credential
+shapes (:mod:`plugins.redaction.patterns`) and the literal secrets this host was configured with
+(:mod:`plugins.redaction.literals`): the passwords of ``[database].url`` and of any ``*url``
+plugin setting, and the admin token named by ``[plugins.recovery].admin_token_env``.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dashboard import hookimpl
+from plugins.redaction.install import install
+from plugins.redaction.literals import host_secrets, literal_forms
+from plugins.redaction.redactor import Redactor
 from plugins.redaction.settings import RedactionSettings
+
+if TYPE_CHECKING:
+    from dashboard.host import Host
 
 SECTION = "redaction"
 
@@ -11,3 +27,21 @@ SECTION = "redaction"
 @hookimpl
 def dashboard_settings_model() -> tuple[str, type[RedactionSettings]]:
     return SECTION, RedactionSettings
+
+
+@hookimpl
+def dashboard_configure(host: Host) -> None:
+    install(redactor_for(host))
+
+
+@hookimpl
+def dashboard_logging_configured(host: Host) -> None:
+    install(redactor_for(host))
+
+
+def redactor_for(host: Host) -> Redactor:
+    """A redactor with this host's mask, extra patterns and configured secrets."""
+    settings = host.plugin_settings(SECTION)
+    assert isinstance(settings, RedactionSettings)
+    return Redactor(settings.mask, literal_forms(host_secrets(host.settings)),
+                    settings.extra_patterns)

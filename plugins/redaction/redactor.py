@@ -1,0 +1,73 @@
+"""One object that turns text into text without secrets: literals, then shapes, then extras.
+
+The hot path is a log line that holds no secret at all. :meth:`Redactor.redact` answers it with
+one lower-casing and a handful of substring tests (no regular expression runs unless a trigger
+such as ``://``, ``@``, ``pass``, ``token`` or a configured secret is present), which keeps the
+filter's cost small next to the cost of formatting and writing the line.
+
+Order matters: configured secrets are masked first, while they are still whole; a recogniser
+could otherwise cut a password at a character it treats as a delimiter and leave a tail behind.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from plugins.redaction.patterns import RECOGNISERS, TRIGGERS, Recogniser, Replacer
+
+
+class Redactor:
+    """Masks secrets in text; immutable, so the logging filter can swap it atomically."""
+
+    def __init__(self, mask: str = "***", literals: Iterable[str] = (),
+                 extra_patterns: Iterable[str] = ()) -> None:
+        self.mask = mask
+        self.literals = frozenset(literal for literal in literals if literal)
+        self.extra_patterns = tuple(re.compile(pattern) for pattern in extra_patterns)
+        # Longest first, so a longer spelling is masked whole before a shorter one inside it.
+        ordered = sorted(self.literals, key=len, reverse=True)
+        self._literal_pattern = (re.compile("|".join(map(re.escape, ordered)), re.IGNORECASE)
+                                 if ordered else None)
+        self._lowered_literals = tuple({literal.lower() for literal in ordered})
+        self._recognisers: tuple[tuple[Recogniser, Replacer], ...] = tuple(
+            (recogniser, recogniser.replacement(mask)) for recogniser in RECOGNISERS)
+
+    def with_literals(self, literals: Iterable[str]) -> Redactor:
+        """A redactor that also masks ``literals`` (secrets stay masked once configured)."""
+        return Redactor(self.mask, self.literals | set(literals),
+                        (pattern.pattern for pattern in self.extra_patterns))
+
+    def needs_work(self, text: str) -> bool:
+        """Cheap gate: could ``text`` hold anything this redactor would mask?"""
+        if self.extra_patterns:
+            return True
+        lowered = text.lower()
+        return (any(trigger in lowered for trigger in TRIGGERS)
+                or any(literal in lowered for literal in self._lowered_literals))
+
+    def redact(self, text: str) -> str:
+        """``text`` with every recognised or configured secret replaced by the mask."""
+        if not text or not self.needs_work(text):
+            return text
+        if self._literal_pattern is not None:
+            text = self._literal_pattern.sub(self.mask, text)
+        lowered = text.lower()
+        for recogniser, replace in self._recognisers:
+            if recogniser.applies_to(lowered):
+                text = recogniser.pattern.sub(replace, text)
+        for pattern in self.extra_patterns:
+            text = pattern.sub(self._mask_extra, text)
+        return text
+
+    def _mask_extra(self, match: re.Match[str]) -> str:
+        if match.re.groups and match.group(1) is not None:
+            start, end = match.span(1)
+            whole_start = match.start()
+            whole = match[0]
+            return whole[:start - whole_start] + self.mask + whole[end - whole_start:]
+        return self.mask
+
+    def contains_secret(self, text: str) -> bool:
+        """Whether :meth:`redact` would change ``text``."""
+        return self.redact(text) != text
