@@ -91,9 +91,9 @@ class Restarts:
     def request(self, request: RestartRequest, reloader: Reloader | None, *,
                 source: str = "manual", event: str = "manual_restart") -> RestartOutcome:
         """Decide on ``request``; when allowed (or overridden), ask ``reloader`` to reload."""
-        now = self.clock.now()
         restart_id = uuid.uuid4().hex
         with self.store.exclusive() as connection:
+            now = self.clock.now()  # read under the lock: a decision made before ours is past
             times = self.store.executed_since(now - self.policy.lookback, connection)
             verdict = self.policy.evaluate(times, now)
             if reloader is None:
@@ -126,10 +126,10 @@ class Restarts:
 
     def record_crash(self, pid: int, description: str) -> str:
         """A worker died without being asked to: that is a restart (gunicorn respawns it)."""
-        now = self.clock.now()
         restart_id = uuid.uuid4().hex
         request = RestartRequest(reason=f"worker {pid} {description}", actor="gunicorn-master")
         with self.store.exclusive() as connection:
+            now = self.clock.now()
             times = self.store.executed_since(now - self.policy.lookback, connection)
             verdict = self.policy.evaluate(times, now)
             self.store.add_restart(connection, self._record(restart_id, now, "crash", request,
