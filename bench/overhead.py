@@ -1,0 +1,90 @@
+"""Per-request cost of the host with every plugin listed, against the bare app, in one run.
+
+Two workloads, each measured bare and through the full pipeline in the same process:
+
+* ``ping``: a Werkzeug app answering a tiny JSON envelope (no database): the host's pure overhead.
+* ``report``: the demo's ``/api/reports/daily-output`` on SQLite: the overhead as a share of a
+  realistic request.
+
+Requests are WSGI calls (no sockets), so the figure is the host's cost, not the network's.
+Run: ``python bench/overhead.py [--requests N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request, Response
+
+from dashboard.config import BUILTIN_PLUGINS
+from dashboard.testing import build_host
+
+
+def ping_app(host: Any = None) -> Any:
+    """The bare Werkzeug app of the ``ping`` workload (also the factory the host wraps)."""
+
+    @Request.application
+    def app(request: Request) -> Response:
+        return Response('{"success":true,"data":{"pong":true}}', content_type="application/json")
+
+    return app
+
+
+def _call(app: Any, environ_template: dict[str, Any]) -> None:
+    environ = dict(environ_template)
+    body = app(environ, lambda status, headers, exc_info=None: None)
+    for _ in body:
+        pass
+    close = getattr(body, "close", None)
+    if close is not None:
+        close()
+
+
+def _per_request_us(app: Any, path: str, requests: int, rounds: int = 5) -> float:
+    template = EnvironBuilder(path=path).get_environ()
+    for _ in range(min(200, requests)):
+        _call(app, template)
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for _ in range(requests):
+            _call(app, template)
+        samples.append((time.perf_counter() - started) / requests * 1e6)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    args = parser.parse_args()
+    plugins = ", ".join(f'"{name}"' for name in BUILTIN_PLUGINS)
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        print(f"plugins: {', '.join(BUILTIN_PLUGINS)}; {args.requests} requests x 5 rounds, "
+              "median")
+        print(f"{'workload':<10}{'bare us/req':>14}{'host us/req':>14}{'added us':>11}"
+              f"{'ratio':>8}")
+        for workload, factory, path in [
+            ("ping", "__main__:ping_app", "/ping"),
+            ("report", "dashboard.reports:create_app", "/api/reports/daily-output"),
+        ]:
+            host = build_host(f'[dashboard]\nplugins = [{plugins}]\napp_factory = "{factory}"\n'
+                              'environment = "production"\n',
+                              base_dir=base / workload)
+            pipeline = host.build_app()
+            bare = ping_app() if workload == "ping" else host._make_app()
+            bare_us = _per_request_us(bare, path, args.requests)
+            host_us = _per_request_us(pipeline, path, args.requests)
+            print(f"{workload:<10}{bare_us:>14.1f}{host_us:>14.1f}{host_us - bare_us:>11.1f}"
+                  f"{host_us / bare_us:>7.2f}x")
+            host.close()
+
+
+if __name__ == "__main__":
+    main()
