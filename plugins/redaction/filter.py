@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from plugins.redaction.patterns import names_a_secret
 from plugins.redaction.redactor import Redactor
 
 #: Attributes every LogRecord has; anything else on a record came from ``extra`` or a filter.
@@ -82,12 +83,16 @@ def redact_value(value: Any, redactor: Redactor, depth: int = 0) -> Any:
     if depth >= _MAX_DEPTH:
         return _masked_text_of(value, redactor)
     if isinstance(value, dict):
-        pairs = [(redact_value(key, redactor, depth + 1), redact_value(item, redactor, depth + 1))
+        pairs = [(redact_value(key, redactor, depth + 1),
+                  _masked_item(item, redactor) if names_a_secret(key)
+                  else redact_value(item, redactor, depth + 1))
                  for key, item in value.items()]
         unchanged = all(new_key is key and new_item is item
                         for (new_key, new_item), (key, item) in zip(pairs, value.items(),
                                                                     strict=True))
         return value if unchanged else dict(pairs)
+    if isinstance(value, tuple) and len(value) == 2 and names_a_secret(value[0]):
+        return (value[0], _masked_item(value[1], redactor))  # ("Authorization", "Bearer ...")
     if isinstance(value, list | set | frozenset) or (isinstance(value, tuple)
                                                      and not hasattr(value, "_fields")):
         items = [redact_value(item, redactor, depth + 1) for item in value]
@@ -99,6 +104,11 @@ def redact_value(value: Any, redactor: Redactor, depth: int = 0) -> Any:
         masked = redactor.redact(text)
         return value if masked == text else masked.encode("utf-8")
     return _masked_text_of(value, redactor)
+
+
+def _masked_item(value: Any, redactor: Redactor) -> Any:
+    """The value of a secret-named key: masked unless empty (``None``, ``""``, ``False``)."""
+    return redactor.mask if value else value
 
 
 def _masked_text_of(value: Any, redactor: Redactor) -> Any:

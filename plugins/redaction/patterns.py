@@ -74,6 +74,14 @@ KEY_VALUE = re.compile(
     rf"(?P<prefix>(?<![A-Za-z0-9]){_SECRET_KEY}{_SEPARATOR}{_AUTH_SCHEME})(?P<value>{_VALUE})",
     re.IGNORECASE)
 
+_SECRET_NAME = re.compile(_SECRET_KEY, re.IGNORECASE)
+
+
+def names_a_secret(key: object) -> bool:
+    """Whether a mapping key (or the first item of a pair) says its value is a secret."""
+    return isinstance(key, str) and _SECRET_NAME.fullmatch(key) is not None
+
+
 _QUOTE_PAIRS = (("'", "'"), ('"', '"'), ("{", "}"), ("%7B", "%7D"), ("%7b", "%7d"),
                 ("%22", "%22"), ("%27", "%27"))
 
