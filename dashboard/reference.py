@@ -19,15 +19,12 @@ END_MARKER = "<!-- reference:end -->"
 
 
 def _default(field: Any) -> str:
-    if field.default_factory is not None:
-        value = field.default_factory()
-    else:
-        value = field.default
+    value = field.default_factory() if field.default_factory is not None else field.default
     return f"`{json.dumps(value, default=str)}`"
 
 
 def _env_names(section: str, key: str) -> str:
-    dotted = tuple(section.split(".")) + (key,)
+    dotted = (*tuple(section.split(".")), key)
     aliases = [name for name, keys in ENV_ALIASES.items() if keys == dotted]
     generic = "DASHBOARD__" + "__".join(part.upper() for part in dotted)
     return ", ".join(f"`{name}`" for name in [*aliases, generic])
