@@ -1,0 +1,70 @@
+"""Master side: crashes are told apart from workers retired by a reload or a clean exit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dashboard.clock import ManualClock
+from plugins.recovery.audit import AuditLog
+from plugins.recovery.lifecycle import WorkerExits, describe_exit
+from plugins.recovery.policy import ChurnRule, CooldownRule, RestartPolicy
+from plugins.recovery.restarts import Restarts
+from plugins.recovery.store import Heartbeat, RestartStore, store_engine
+
+
+@pytest.fixture
+def parts(tmp_path: Path) -> Iterator[tuple[WorkerExits, RestartStore, AuditLog, ManualClock]]:
+    clock = ManualClock()
+    store = RestartStore(store_engine("", tmp_path))
+    store.create_schema()
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    restarts = Restarts(store, RestartPolicy(ChurnRule(600, 3), CooldownRule(60)), audit, clock,
+                        "h:1")
+    yield WorkerExits(restarts, store, "h:1"), store, audit, clock
+    store.close()
+
+
+def beat(store: RestartStore, clock: ManualClock, pid: int) -> None:
+    store.beat(Heartbeat("h:1", pid, clock.now(), clock.now(), "CLOSED", "observe", None))
+
+
+def test_a_killed_worker_is_a_crash_restart(parts) -> None:  # type: ignore[no-untyped-def]
+    exits, store, audit, clock = parts
+    beat(store, clock, 11)
+    restart_id = exits.exited(11, None)
+    assert restart_id is not None
+    entry = store.history()[0]
+    assert (entry.source, entry.decision, entry.actor) == ("crash", "executed", "gunicorn-master")
+    assert "11" in entry.reason
+    line = audit.records()[-1]
+    assert (line["event"], line["restart_id"], line["decision"]) == ("crash_restart", restart_id,
+                                                                     "executed")
+    assert store.workers("h:1", alive_since=clock.now()) == []
+
+
+def test_clean_exits_retired_workers_and_shutdown_are_not_crashes(parts) -> None:  # type: ignore[no-untyped-def]
+    exits, store, audit, clock = parts
+    beat(store, clock, 21)
+    beat(store, clock, 22)
+    assert exits.exited(20, 0) is None
+    exits.reloading()
+    assert exits.exited(21, None) is None  # killed after graceful_timeout during a reload
+    exits.shutting_down()
+    assert exits.exited(22, 1) is None
+    assert store.history() == [] and audit.records() == []
+
+
+def test_crashes_count_towards_churn(parts) -> None:  # type: ignore[no-untyped-def]
+    exits, _store, _audit, clock = parts
+    for pid in (1, 2, 3):
+        exits.exited(pid, 1)
+        clock.advance(1)
+    assert exits.restarts.verdict().state == "blocked"
+
+
+@pytest.mark.parametrize(("code", "words"), [(None, "signal"), (-9, "SIGKILL"), (3, "code 3")])
+def test_exit_descriptions(code: int | None, words: str) -> None:
+    assert words in describe_exit(code)
