@@ -34,7 +34,7 @@ def install(source: RedactorSource) -> None:
 
 
 def uninstall() -> None:
-    """Put the default hooks back where ours are installed."""
+    """Put the default hooks back where ours are installed (others are not touched)."""
     global _source
     if sys.excepthook is _masking_excepthook:
         sys.excepthook = sys.__excepthook__
