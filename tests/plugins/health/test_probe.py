@@ -1,4 +1,4 @@
-"""The deep probe against real PostgreSQL behind the fault proxy: a hang cannot outlast its bound."""
+"""The deep probe against PostgreSQL behind the fault proxy: a hang cannot outlast its bound."""
 
 from __future__ import annotations
 
