@@ -54,7 +54,8 @@ class Host:
             plugin = given[name] if name in given else load_plugin(name)
             self.pm.register(plugin, name=name)
             _refuse_reordering(self.pm, name)
-        if os.environ.get(TRACE_ENV, "") not in ("", "0"):
+        self._tracing = os.environ.get(TRACE_ENV, "") not in ("", "0")
+        if self._tracing:
             self.pm.trace.root.setwriter(lambda message: hook_logger.info(message.rstrip()))
             self.pm.enable_tracing()
         self._configured = False
@@ -112,8 +113,12 @@ class Host:
         for impl in self.hook.dashboard_wrap_wsgi.get_hookimpls():
             if impl.plugin_name == name:
                 arguments = {"app": app, "host": self}
-                hook_logger.debug("dashboard_wrap_wsgi: %s", name)
+                # Called directly (not through pluggy), so traced here like pluggy would.
+                level = logging.INFO if self._tracing else logging.DEBUG
+                hook_logger.log(level, "  dashboard_wrap_wsgi [hook] plugin: %s", name)
                 wrapped = impl.function(*(arguments[arg] for arg in impl.argnames))
+                hook_logger.log(level, "  finish dashboard_wrap_wsgi --> %s [hook]",
+                                type(wrapped).__name__)
                 return app if wrapped is None else wrapped
         return app
 
