@@ -1,0 +1,50 @@
+"""Two gunicorn masters on different ports sharing one PostgreSQL ``store_url``: one history."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+from tests.plugins.recovery.support import (
+    ENV,
+    admin_get,
+    recovery_toml,
+    restart,
+    settled_workers,
+    wait_for,
+)
+from tests.support.server import gunicorn_server
+
+
+def history_ids(base_url: str) -> list[str]:
+    return [entry["id"] for entry in
+            admin_get(base_url, "/admin/api/worker/status")["restart_history"]]
+
+
+def test_two_masters_sharing_a_postgresql_store_see_one_history(tmp_path: Path,
+                                                               pg_url: str) -> None:
+    toml_a = recovery_toml(tmp_path / "a", store_url=pg_url, cooldown_seconds=1)
+    toml_b = recovery_toml(tmp_path / "b", store_url=pg_url, cooldown_seconds=1)
+    with gunicorn_server(tmp_path / "a", toml_a, env=ENV, workers=2) as a, \
+            gunicorn_server(tmp_path / "b", toml_b, env=ENV, workers=2) as b:
+        assert a.port != b.port
+        workers_a = settled_workers(a.url, 2)
+        workers_b = settled_workers(b.url, 2)
+        assert not workers_a & workers_b  # each master lists its own workers
+
+        accepted = restart(a.url, reason="restart host a")
+        assert accepted.status_code == 202, accepted.text
+        restart_id = accepted.json()["data"]["restart_id"]
+        assert history_ids(b.url) == [restart_id]
+
+        os.kill(min(workers_b), signal.SIGKILL)
+        wait_for(lambda: len(history_ids(a.url)) == 2)
+        assert history_ids(a.url) == history_ids(b.url)
+        newest = admin_get(a.url, "/admin/api/worker/status")["restart_history"][0]
+        assert newest["source"] == "crash" and str(min(workers_b)) in newest["reason"]
+        churn_a = admin_get(a.url, "/admin/api/worker/status")["restart_churn"]
+        churn_b = admin_get(b.url, "/admin/api/worker/status")["restart_churn"]
+        assert churn_a == churn_b and churn_a["count"] == 2
+        settled_workers(a.url, 2, excluding=workers_a)
+        assert settled_workers(b.url, 2) & workers_b == workers_b - {min(workers_b)}
