@@ -231,8 +231,7 @@ class CircuitBreaker:
         transition = self._move(State.OPEN)
         self._opened_at = self._monotonic()
         self._permits_left = 0
-        self._clear_window()
-        return transition
+        return transition  # the window keeps the rate that opened it, for health, until closed
 
     def _move(self, after: State) -> Transition:
         rate = self._failures / self._count if self._count else 0.0
