@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -103,10 +104,16 @@ def test_production_memo_probes_once_per_worker_and_metrics_sum(
         with requests.Session() as session:  # one kept-alive connection: one worker
             pid = session.get(server.url + "/health", timeout=10).json()["worker_pid"]
             assert session.get(server.url + "/readyz", timeout=10).status_code == 200
+            live_gauges = tmp_path / "run" / "metrics" / f"gauge_livemax_{pid}.db"
+            assert live_gauges.exists()
             os.kill(pid, signal.SIGTERM)  # what the master sends on reload or stop
             draining = session.get(server.url + "/readyz", timeout=10)
         assert (draining.status_code, draining.json()) == (
             503, {"status": "draining", "worker_pid": pid})
+        deadline = time.monotonic() + 15
+        while live_gauges.exists():  # the master marks the dead worker for prometheus
+            assert time.monotonic() < deadline, "dead worker's live gauges were not dropped"
+            time.sleep(0.1)
 
 
 def test_faults_turn_into_honest_statuses(tmp_path: Path, pg_url: str, proxy: FaultProxy
