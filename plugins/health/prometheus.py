@@ -60,14 +60,20 @@ def mark_worker_dead(pid: int) -> None:
 
 
 def track_pool(pool: Any) -> None:
-    """Keep ``dashboard_db_pool_checked_out`` current between scrapes (checkout/checkin)."""
+    """Keep ``dashboard_db_pool_checked_out`` current between scrapes.
+
+    Set, never incremented, on every checkout and checkin, so a checkout that another listener
+    refused (the breaker) cannot make the gauge drift. SQLAlchemy fires ``checkin`` before the
+    connection is back in the pool, hence the ``- 1``.
+    """
     from sqlalchemy import event
 
     def on_checkout(*_args: Any) -> None:
-        series().pool_checked_out.inc()
+        series().pool_checked_out.set(pool.checkedout())
 
     def on_checkin(*_args: Any) -> None:
-        series().pool_checked_out.dec()
+        series().pool_checked_out.set(max(0, pool.checkedout() - 1))
 
-    event.listen(pool, "checkout", on_checkout)
-    event.listen(pool, "checkin", on_checkin)
+    if hasattr(pool, "checkedout"):
+        event.listen(pool, "checkout", on_checkout)
+        event.listen(pool, "checkin", on_checkin)

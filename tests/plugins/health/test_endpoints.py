@@ -259,3 +259,18 @@ def test_metrics_lists_the_contract_series(make_host, dashboard_client) -> None:
                  "dashboard_db_pool_checked_out", "dashboard_health_cache_hits_total",
                  "dashboard_worker_restarts_total"):
         assert f"# TYPE {name.removesuffix('_total')}" in text, name
+
+
+def test_pool_gauge_follows_checkouts_and_checkins(make_host) -> None:
+    from dashboard.metrics import series
+
+    host = make_host(f'[dashboard]\nplugins = ["health"]\n{ECHO}\n')
+    host.build_app()
+    gauge = series().pool_checked_out
+    first = host.engine.connect()
+    second = host.engine.connect()
+    both = gauge._value.get()
+    first.close()
+    one = gauge._value.get()
+    second.close()
+    assert (both, one, gauge._value.get()) == (2, 1, 0)
