@@ -44,13 +44,18 @@ class DbOutcome:
 
 _PG_TIMEOUT = {"57014"}
 _PG_AUTH = {"28P01", "28000"}
-_PG_CONNECTION = {"57P01", "57P02", "57P03", "53300"}
+# 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now, 57P04 database dropped,
+# 57P05 idle session timeout, 25P03 idle-in-transaction timeout (both end the session),
+# 53300 too many connections; every 08xxx (connection exception) is matched by its class.
+_PG_CONNECTION = {"57P01", "57P02", "57P03", "57P04", "57P05", "25P03", "53300"}
 _MYSQL_TIMEOUT = {3024, 1317, 1969}
-_MYSQL_CONNECTION = {2002, 2003, 2005, 2006, 2013, 2055, 1053, 1040}
+_MYSQL_CONNECTION = {2002, 2003, 2005, 2006, 2013, 2055, 4031, 1053, 1040}
 _MYSQL_AUTH = {1045}
-_ORACLE_TIMEOUT = {"ORA-01013", "DPY-4024"}
+_ORACLE_TIMEOUT = {"ORA-01013", "DPY-4024", "DPI-1067"}
 _ORACLE_CONNECTION = {"ORA-12514", "ORA-12541", "ORA-03113", "ORA-03114", "ORA-03135",
-                      "ORA-00028", "ORA-12170", "ORA-12543", "DPY-6005", "DPY-4011", "DPI-1080"}
+                      "ORA-00028", "ORA-12170", "ORA-12543", "ORA-12537", "ORA-12528",
+                      "ORA-01033", "ORA-01034", "ORA-01089", "DPY-6005", "DPY-6000",
+                      "DPY-4011", "DPI-1080"}
 _ORACLE_AUTH = {"ORA-01017"}
 _ORACLE_CODE = re.compile(r"\b(ORA|DPY|DPI)-\d{4,5}\b")
 _DRIVER_MODULES = ("psycopg", "psycopg2", "sqlite3", "pymysql", "MySQLdb", "mysql", "oracledb",
@@ -71,6 +76,8 @@ def classify(exc: BaseException) -> Fault | None:
             connecting = _looks_like_connect_failure(exc)
             return Fault.CONNECTION_FAILED if connecting else Fault.QUERY_ERROR
         return Fault.QUERY_ERROR
+    if isinstance(exc, sa_exc.DisconnectionError):
+        return Fault.CONNECTION_FAILED
     if isinstance(exc, sa_exc.SQLAlchemyError):
         return Fault.QUERY_ERROR
     if _is_driver_error(exc):
@@ -101,10 +108,33 @@ def _classify_driver_error(orig: BaseException) -> Fault | None:
     if module in ("oracledb", "cx_Oracle"):
         return _classify_oracle(orig)
     if module.startswith("psycopg"):
-        # psycopg raises OperationalError without a SQLSTATE when it never reached the server.
+        # libpq reports a failed connection attempt without a SQLSTATE (there is no result to
+        # carry one), also when the server rejected the credentials.
         name = type(orig).__name__
-        return Fault.CONNECTION_FAILED if name in ("OperationalError", "InterfaceError") else None
+        if name not in ("OperationalError", "InterfaceError"):
+            return None
+        return Fault.AUTH_FAILED if _psycopg_auth_rejected(orig) else Fault.CONNECTION_FAILED
     return None
+
+
+_PG_AUTH_TEXT = re.compile(r"authentication failed|no pg_hba\.conf entry|"
+                           r"role \S+ does not exist|password is required|"
+                           r"server requested a password", re.IGNORECASE)
+
+
+def _psycopg_auth_rejected(orig: BaseException) -> bool:
+    """Did the server turn down the credentials of a connection attempt?
+
+    libpq's ``needs_password`` (the server asked for a password and none was configured) does
+    not depend on the server's message language; a wrong password or an unknown role is read
+    from the server's English text (SQLSTATE 28P01/28000), since a failed attempt carries no
+    SQLSTATE. ``used_password`` is not enough: "too many clients" also comes after the
+    password was accepted. Read, never shown.
+    """
+    pgconn = getattr(orig, "pgconn", None)
+    if pgconn is not None and getattr(pgconn, "needs_password", False):
+        return True
+    return bool(_PG_AUTH_TEXT.search(str(orig)))
 
 
 def _classify_sqlite(orig: BaseException) -> Fault | None:
