@@ -187,6 +187,7 @@ class RestartStore:
     def after_fork(self) -> None:
         """Forget connections inherited from the parent process (they belong to it)."""
         self.engine.dispose(close=False)
+        exclude_from_observation(self.engine)  # dispose() made a new pool: keep it unobserved
 
     @contextmanager
     def exclusive(self) -> Iterator[Connection]:

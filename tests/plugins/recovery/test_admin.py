@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
+from dashboard import hookimpl
 from dashboard.clock import ManualClock
+from dashboard.config import SectionModel
 from dashboard.host import Host
 
 TOKEN = "tok-3f9a-secret-value"
@@ -242,3 +244,31 @@ def test_token_never_logged_nor_audited(admin: Any, reloads: list[int], tmp_path
     assert caplog.records  # something was logged, and none of it is the token
     assert TOKEN not in caplog.text and TOKEN[:-1] not in caplog.text
     assert TOKEN not in (tmp_path / "audit.jsonl").read_text()
+
+
+class RefuseEveryDatabaseAccess:
+    """A stand-in for an OPEN breaker: every database access made while serving is refused."""
+
+    class Settings(SectionModel):
+        pass
+
+    @hookimpl
+    def dashboard_settings_model(self) -> tuple[str, type[SectionModel]]:
+        return "gate", self.Settings
+
+    @hookimpl
+    def dashboard_db_checkout(self, host: Host) -> None:
+        raise ConnectionRefusedError("gate closed")
+
+
+def test_the_store_is_never_gated_by_the_hosts_database_hooks(
+        dashboard_host: Callable[..., Host], dashboard_client: Callable[[Host], Any],
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DASHBOARD_ADMIN_TOKEN", TOKEN)
+    text = toml(tmp_path).replace("[database]", '[dashboard]\nplugins = ["gate", "recovery"]\n'
+                                  "[database]")
+    host = dashboard_host(text, plugins={"gate": RefuseEveryDatabaseAccess()})
+    client = dashboard_client(host)
+    host.hook.dashboard_worker_started(host=host, pid=os.getpid())  # re-pools after a fork
+    assert client.get("/admin/api/worker/status", headers=AUTH).status_code == 200
+    assert client.get("/api/reports/wip-by-workcenter").status_code != 200  # the gate works
