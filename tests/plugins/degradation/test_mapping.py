@@ -65,3 +65,30 @@ def test_fault_answers(dashboard_host: Callable[..., Host], error: BaseException
 def test_non_database_errors_are_left_to_the_host(dashboard_host: Callable[..., Host]) -> None:
     host = dashboard_host(TOML)
     assert host.hook.dashboard_map_exception(exc=ValueError("x"), environ={}, host=host) is None
+
+
+def test_rejected_credentials_are_final_and_do_not_open_the_breaker(
+        dashboard_host: Callable[..., Host], dashboard_client) -> None:
+    from tests.plugins.degradation.fakepg import rejecting_server
+
+    with rejecting_server("28P01") as port:
+        host = dashboard_host(f"""
+            [dashboard]
+            plugins = ["breaker", "degradation"]
+            app_factory = "tests.plugins.degradation.apps:create_app"
+            [database]
+            url = "postgresql+psycopg://mes:wrong@127.0.0.1:{port}/mes"
+            [plugins.breaker]
+            window_size = 2
+            minimum_calls = 2
+        """)
+        client = dashboard_client(host)
+        for _ in range(4):
+            response = client.get("/query")
+            body = response.get_json()
+            assert response.status_code == 503
+            assert body["error"]["code"] == "DB_CONNECTION_FAILED"
+            assert body["error"]["retryable"] is False
+            assert "Retry-After" not in response.headers
+        breaker = client.get("/breaker").get_json()["data"]
+    assert breaker["state"] == "CLOSED" and breaker["failure_rate"] == 0.0
