@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from dashboard.types import WSGIApp
 
 SECTION = "recovery"
+STORE_UNAVAILABLE = "restart_store_unavailable"
 logger = logging.getLogger("dashboard.recovery")
 
 
@@ -47,8 +48,10 @@ def dashboard_wrap_wsgi(app: WSGIApp, host: Host) -> WSGIApp:
 
 
 @hookimpl
-def dashboard_restart_policy(host: Host) -> dict[str, Any]:
-    verdict = recovery_of(host).verdict()
+def dashboard_restart_policy(host: Host) -> dict[str, Any] | None:
+    verdict = recovery_of(host).verdict_or_none()
+    if verdict is None:
+        return None
     return {"policy": verdict.payload(), "restart_churn": verdict.churn.payload()}
 
 
@@ -65,8 +68,16 @@ def dashboard_resilience_thresholds(host: Host) -> dict[str, float | int]:
 
 @hookimpl
 def dashboard_health_checks(host: Host, deep: bool) -> list[CheckResult]:
-    """``restart_churn``: warn (host degraded, ``restart_churn_exceeded``) while blocked."""
-    churn = recovery_of(host).verdict().churn
+    """``restart_churn``: warn (host degraded, ``restart_churn_exceeded``) while blocked.
+
+    A store that cannot be read is a warning too, never a failure: the restart history must not
+    pull a serving worker out of the load balancer.
+    """
+    verdict = recovery_of(host).verdict_or_none()
+    if verdict is None:
+        return [CheckResult("restart_churn", "warn", {"store": "unavailable"},
+                            STORE_UNAVAILABLE)]
+    churn = verdict.churn
     return [CheckResult("restart_churn", "warn" if churn.exceeded else "pass", churn.payload(),
                         "restart_churn_exceeded" if churn.exceeded else None)]
 

@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
 from dashboard.contract import error_response, success_response, utc_timestamp
@@ -111,7 +112,13 @@ class AdminApi:
         method = environ.get("REQUEST_METHOD", "GET").upper()
         handler = self.routes.get(("GET" if method == "HEAD" else method, route))
         if handler is not None:
-            return handler(environ)
+            try:
+                return handler(environ)
+            except SQLAlchemyError as error:
+                logger.error("admin %s: restart store unavailable (%s)", route,
+                             type(error).__name__)
+                return error_response(environ, "INTERNAL_ERROR",
+                                      "The restart history store is unavailable.")
         if any(known == route for _, known in self.routes):
             return error_response(environ, "METHOD_NOT_ALLOWED")
         return error_response(environ, "NOT_FOUND")

@@ -1,18 +1,21 @@
 """The recovery parts of one host, wired together once per process.
 
 A worker and the master each build their own host, so each gets its own :class:`Recovery`; they
-meet only in the store and the audit file. State hangs off the host (never a module global), so
-several hosts in one test process do not share anything.
+meet only in the store and the audit file. State is keyed by host (weakly), so several hosts in one
+test process share nothing.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import weakref
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from plugins.recovery.audit import AuditLog
 from plugins.recovery.heartbeat import MISSED_BEATS_FOR_DEAD, Heartbeater
@@ -25,6 +28,8 @@ from plugins.recovery.watchdog import Watchdog
 
 if TYPE_CHECKING:
     from dashboard.host import Host
+
+logger = logging.getLogger("dashboard.recovery")
 
 #: Heartbeats are at least this frequent, whatever the watchdog interval.
 MAX_HEARTBEAT_INTERVAL_SECONDS = 5.0
@@ -53,7 +58,11 @@ class Recovery:
         settings = host.plugin_settings("recovery")
         assert isinstance(settings, RecoverySettings)
         store = RestartStore(store_engine(settings.store_url, host.runtime_dir))
-        store.create_schema()
+        try:
+            store.create_schema()
+        except SQLAlchemyError as error:  # serve anyway; the store is set up on first use
+            logger.warning("restart store unavailable at start (%s); admin and restart history "
+                           "are degraded until it answers", type(error).__name__)
         key = host_key()
         restarts = Restarts(store, RestartPolicy.from_settings(settings),
                             AuditLog(settings.audit_log), host.clock, key)
@@ -66,6 +75,14 @@ class Recovery:
 
     def verdict(self) -> PolicyVerdict:
         return self.restarts.verdict()
+
+    def verdict_or_none(self) -> PolicyVerdict | None:
+        """The verdict, or ``None`` when the store cannot be read (logged, never raised)."""
+        try:
+            return self.restarts.verdict()
+        except SQLAlchemyError as error:
+            logger.warning("restart store unavailable (%s)", type(error).__name__)
+            return None
 
     def live_workers(self) -> list[Heartbeat]:
         """Workers of this host that beat within the last three intervals."""

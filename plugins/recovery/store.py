@@ -170,15 +170,19 @@ class RestartStore:
     def __init__(self, engine: Engine, history_limit: int = HISTORY_LIMIT) -> None:
         self.engine = engine
         self.history_limit = history_limit
+        self._schema_ready = False
 
     def create_schema(self) -> None:
         """Create the tables; tolerate another process creating them at the same moment."""
+        if self._schema_ready:
+            return
         for attempt in range(3):
             try:
                 metadata.create_all(self.engine, checkfirst=True)
                 with self.engine.begin() as connection:
                     if connection.execute(select(decision_lock.c.id)).first() is None:
                         connection.execute(insert(decision_lock).values(id=1))
+                self._schema_ready = True
                 return
             except (IntegrityError, OperationalError, ProgrammingError):
                 if attempt == 2:
@@ -192,6 +196,7 @@ class RestartStore:
     @contextmanager
     def exclusive(self) -> Iterator[Connection]:
         """A transaction no other decision-maker (worker, master, other host) runs beside."""
+        self.create_schema()  # a store that was down at start is set up on first real use
         with self.engine.connect() as connection:
             connection = connection.execution_options(**{IMMEDIATE_OPTION: True})
             with connection.begin():
@@ -257,6 +262,7 @@ class RestartStore:
 
     def beat(self, heartbeat: Heartbeat) -> None:
         """Insert or refresh one worker's row."""
+        self.create_schema()
         values = heartbeat.__dict__
         key = and_(heartbeats.c.host_key == heartbeat.host_key, heartbeats.c.pid == heartbeat.pid)
         changing = {k: v for k, v in values.items() if k not in ("host_key", "pid", "started_at")}

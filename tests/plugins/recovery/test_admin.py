@@ -272,3 +272,22 @@ def test_the_store_is_never_gated_by_the_hosts_database_hooks(
     host.hook.dashboard_worker_started(host=host, pid=os.getpid())  # re-pools after a fork
     assert client.get("/admin/api/worker/status", headers=AUTH).status_code == 200
     assert client.get("/api/reports/wip-by-workcenter").status_code != 200  # the gate works
+
+
+def test_an_unreachable_store_degrades_health_and_admin_but_never_stops_serving(
+        dashboard_host: Callable[..., Host], dashboard_client: Callable[[Host], Any],
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.support.server import free_port
+
+    monkeypatch.setenv("DASHBOARD_ADMIN_TOKEN", TOKEN)
+    gone = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/gone?connect_timeout=1"
+    client = dashboard_client(dashboard_host(toml(tmp_path, store_url=gone)))
+    health = client.get("/health")
+    assert health.status_code == 200
+    assert health.json["degraded_reason"] == "restart_store_unavailable"
+    assert health.json["resilience"]["policy"] is None
+    status = client.get("/admin/api/worker/status", headers=AUTH)
+    assert status.status_code == 500
+    assert status.json["error"]["message"] == "The restart history store is unavailable."
+    assert "gone" not in status.get_data(as_text=True)
+    assert client.get("/api/reports").status_code == 200
