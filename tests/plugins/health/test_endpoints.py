@@ -274,3 +274,18 @@ def test_pool_gauge_follows_checkouts_and_checkins(make_host) -> None:
     one = gauge._value.get()
     second.close()
     assert (both, one, gauge._value.get()) == (2, 1, 0)
+
+
+def test_recover_with_the_real_recovery_plugin(make_host, dashboard_client,
+                                               dashboard_clock: ManualClock) -> None:
+    host = make_host(f'[dashboard]\nplugins = ["fixed", "health", "recovery"]\n{ECHO}\n'
+                     "[plugins.recovery]\nauto_recover_after_seconds = 30\n",
+                     plugins={"fixed": FixedChecks(open_breaker_check())}, clock=dashboard_clock)
+    client = dashboard_client(host)
+    early = client.get("/health").get_json()["resilience"]
+    dashboard_clock.advance(30)
+    late = client.get("/health").get_json()["resilience"]
+    assert early["policy"]["state"] == late["policy"]["state"] == "allowed"
+    assert early["thresholds"]["auto_recover_after_seconds"] == 30
+    assert (early["recommendation"]["action"], late["recommendation"]["action"]) == (
+        "throttle", "recover")

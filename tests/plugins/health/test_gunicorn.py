@@ -160,6 +160,14 @@ def test_faults_turn_into_honest_statuses(tmp_path: Path, pg_url: str, proxy: Fa
         assert fresh_get(server, "/livez").status_code == 200
         assert fresh_get(server, "/readyz").status_code == 200, "an outage keeps pods in"
 
+        proxy.pass_through()  # the database is back; the breakers stay OPEN (open_seconds)
+        back = [fresh_get(server, "/health/deep").json() for _ in range(6)]
+        for body in back:
+            assert body["checks"]["database"]["status"] == "pass", "probes bypass the breaker"
+            if body["checks"]["breaker"]["state"] == "OPEN":
+                assert (body["status"], body["degraded_reason"]) == (
+                    "degraded", "circuit_breaker_open")
+
 
 def test_probe_storm_on_one_worker_costs_one_probe(tmp_path: Path, pg_url: str,
                                                    proxy: FaultProxy) -> None:
