@@ -56,6 +56,7 @@ class Host:
             _refuse_reordering(self.pm, name)
         self._tracing = os.environ.get(TRACE_ENV, "") not in ("", "0")
         if self._tracing:
+            _make_trace_visible()
             self.pm.trace.root.setwriter(lambda message: hook_logger.info(message.rstrip()))
             self.pm.enable_tracing()
         self._configured = False
@@ -126,6 +127,21 @@ class Host:
         """Release the engine's connections (tests, shutdown)."""
         if "engine" in self.__dict__:
             self.engine.dispose()
+
+
+def _make_trace_visible() -> None:
+    """Traces are INFO records; make sure they reach the log even where nothing configured one.
+
+    ``dashboard serve`` configures only gunicorn's loggers, so without this the records would
+    stop at Python's last-resort handler (WARNING and above). A handler already present anywhere
+    up the hierarchy (an operator's logging config, pytest's caplog) is used as it is.
+    """
+    if hook_logger.getEffectiveLevel() > logging.INFO:
+        hook_logger.setLevel(logging.INFO)
+    if not hook_logger.hasHandlers():
+        handler = logging.StreamHandler()  # stderr: gunicorn's error log under `dashboard serve`
+        handler.setFormatter(logging.Formatter("%(asctime)s [%(process)d] %(name)s %(message)s"))
+        hook_logger.addHandler(handler)
 
 
 def _refuse_reordering(pm: pluggy.PluginManager, name: str) -> None:

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 from dashboard import hookimpl
 from dashboard.host import TRACE_ENV
+from tests.support.server import gunicorn_server
 
 TOML = """
 [dashboard]
@@ -46,3 +47,14 @@ def test_nothing_is_traced_by_default(monkeypatch, caplog, dashboard_host, dashb
     dashboard_client(host).get("/")
     assert [record.getMessage() for record in caplog.records
             if record.name == "dashboard.hooks" and record.levelno >= logging.INFO] == []
+
+
+def test_a_real_server_writes_the_trace_to_its_log(tmp_path):
+    """``dashboard serve`` configures only gunicorn's loggers; the trace must still be seen."""
+    with gunicorn_server(tmp_path, '[dashboard]\nplugins = ["health"]\n', workers=1,
+                         env={TRACE_ENV: "1"}) as server:
+        assert server.get("/livez").status_code == 200
+        log = server.log_text()
+    for hook in ("dashboard_configure", "dashboard_master_ready", "dashboard_wrap_wsgi",
+                 "dashboard_worker_started"):
+        assert f"dashboard.hooks   {hook} [hook]" in log, log[-3000:]
