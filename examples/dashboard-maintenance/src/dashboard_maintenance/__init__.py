@@ -11,13 +11,17 @@ given, so the plugin keeps no state between hosts.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import TYPE_CHECKING, cast
 
 from dashboard import contract, hookimpl
 from dashboard.checks import CheckResult
 from dashboard_maintenance.flag import MaintenanceFlag
 from dashboard_maintenance.middleware import ERROR_CODE, MaintenanceMode
 from dashboard_maintenance.settings import MaintenanceSettings
+
+if TYPE_CHECKING:
+    from dashboard.host import Host
+    from dashboard.types import WSGIApp
 
 SECTION = "maintenance"
 DEGRADED_REASON = "maintenance"
@@ -29,27 +33,27 @@ def dashboard_settings_model() -> tuple[str, type[MaintenanceSettings]]:
 
 
 @hookimpl
-def dashboard_configure(host: Any) -> None:
+def dashboard_configure(host: Host) -> None:
     """Teach the contract the ``MAINTENANCE`` code (503, retryable) before any request."""
     contract.register_error_code(ERROR_CODE)
 
 
 @hookimpl
-def dashboard_wrap_wsgi(app: Any, host: Any) -> MaintenanceMode:
+def dashboard_wrap_wsgi(app: WSGIApp, host: Host) -> MaintenanceMode:
     settings = _settings(host)
     return MaintenanceMode(app, _flag(settings), retry_after_seconds=settings.retry_after_seconds,
                            allow_paths=settings.allow_paths)
 
 
 @hookimpl
-def dashboard_health_checks(host: Any, deep: bool) -> list[CheckResult]:
+def dashboard_health_checks(host: Host, deep: bool) -> list[CheckResult]:
     """A ``maintenance`` check: ``warn`` while the flag is up, so ``/health`` says why."""
     active = _flag(_settings(host)).active()
     return [CheckResult(SECTION, "warn" if active else "pass", {"active": active},
                         DEGRADED_REASON if active else None)]
 
 
-def _settings(host: Any) -> MaintenanceSettings:
+def _settings(host: Host) -> MaintenanceSettings:
     return cast(MaintenanceSettings, host.plugin_settings(SECTION))
 
 
