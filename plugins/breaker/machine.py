@@ -39,6 +39,10 @@ class State(enum.Enum):
         return {"CLOSED": 0, "HALF_OPEN": 1, "OPEN": 2}[self.value]
 
 
+# Module globals: reading them is cheaper than an Enum class attribute on the hot path.
+_CLOSED, _OPEN, _HALF_OPEN = State.CLOSED, State.OPEN, State.HALF_OPEN
+
+
 class CircuitOpenError(Exception):
     """The breaker refused a call; ``retry_after`` is the number of seconds until HALF_OPEN.
 
@@ -46,10 +50,19 @@ class CircuitOpenError(Exception):
     reported as 0 and rounded up to 1 second by the contract.
     """
 
-    def __init__(self, retry_after: float, state: State) -> None:
-        super().__init__(f"circuit breaker {state.value}: retry after {retry_after:.1f}s")
-        self.retry_after = retry_after
-        self.state = state
+    # No Python-level __init__: ``CircuitOpenError(retry_after, state)`` keeps both in ``args``
+    # (BaseException does that in C), which halves the cost of a refusal.
+
+    @property
+    def retry_after(self) -> float:
+        return float(self.args[0])
+
+    @property
+    def state(self) -> State:
+        return self.args[1]  # type: ignore[no-any-return]
+
+    def __str__(self) -> str:  # formatted only when shown: refusing must stay cheap
+        return f"circuit breaker {self.state.value}: retry after {self.retry_after:.1f}s"
 
 
 @dataclass(frozen=True)
@@ -102,7 +115,7 @@ class CircuitBreaker:
         self._monotonic = monotonic
         self._on_transition = on_transition
         self._lock = threading.Lock()
-        self._state = State.CLOSED
+        self._state = _CLOSED
         self._ring = [False] * window_size  # True = failure
         self._next = 0
         self._count = 0
@@ -121,34 +134,39 @@ class CircuitBreaker:
         Returns ``None`` while CLOSED, a :class:`Permit` for a HALF_OPEN probe, and raises
         :class:`CircuitOpenError` when the call is refused.
         """
-        if self._state is State.CLOSED:  # fast path: an attribute read, no lock
+        state = self._state
+        if state is _CLOSED:  # fast path: an attribute read, no lock
             return None
+        if state is _OPEN:  # fast refusal, no lock: reading two fields races only with a
+            left = self._opened_at + self.open_seconds - self._monotonic()  # reopening
+            if left > 0:
+                raise CircuitOpenError(left, _OPEN)
         transition = None
         permit: Permit | None = None
         with self._lock:
             state = self._state
-            if state is State.OPEN:
+            if state is _OPEN:
                 left = self._opened_at + self.open_seconds - self._monotonic()
                 if left > 0:
                     raise CircuitOpenError(left, state)
-                transition = self._move(State.HALF_OPEN)
+                transition = self._move(_HALF_OPEN)
                 self._generation += 1
                 self._permits_left = self.half_open_max_calls
                 self._permits_issued = 0
                 self._succeeded_probes = set()
-                state = State.HALF_OPEN
-            if state is State.HALF_OPEN and self._permits_left > 0:
+                state = _HALF_OPEN
+            if state is _HALF_OPEN and self._permits_left > 0:
                 self._permits_left -= 1
                 self._permits_issued += 1
                 permit = Permit(self._generation, self._permits_issued)
         self._report(transition)
-        if permit is None and state is State.HALF_OPEN:
+        if permit is None and state is _HALF_OPEN:
             raise CircuitOpenError(0.0, state)
         return permit
 
     def holds(self, permit: Permit | None) -> bool:
         """Is ``permit`` a probe permit of the current HALF_OPEN?"""
-        return (permit is not None and self._state is State.HALF_OPEN
+        return (permit is not None and self._state is _HALF_OPEN
                 and permit.generation == self._generation)
 
     def release(self, permit: Permit) -> None:
@@ -158,7 +176,7 @@ class CircuitBreaker:
         back); one that succeeded has been counted once, by its serial.
         """
         with self._lock:
-            if self._state is State.HALF_OPEN and permit.generation == self._generation:
+            if self._state is _HALF_OPEN and permit.generation == self._generation:
                 self._permits_left = min(self.half_open_max_calls, self._permits_left + 1)
 
     # -- outcomes ----------------------------------------------------------------------------
@@ -171,17 +189,17 @@ class CircuitBreaker:
 
     def _record(self, failed: bool, permit: Permit | None) -> None:
         state = self._state
-        if state is State.OPEN:
+        if state is _OPEN:
             return  # late outcomes of calls let through before it opened say nothing new
-        if (not failed and state is State.CLOSED and self._failures == 0
+        if (not failed and state is _CLOSED and self._failures == 0
                 and self._count == self.window_size):
             return  # fast path: a success replacing a success changes nothing
         transition = None
         with self._lock:
             state = self._state
-            if state is State.CLOSED:
+            if state is _CLOSED:
                 transition = self._record_closed(failed)
-            elif (state is State.HALF_OPEN and permit is not None
+            elif (state is _HALF_OPEN and permit is not None
                   and permit.generation == self._generation):
                 transition = self._record_probe(failed, permit)
         self._report(transition)
@@ -204,7 +222,7 @@ class CircuitBreaker:
             return self._open()
         self._succeeded_probes.add(permit.serial)
         if len(self._succeeded_probes) >= self.half_open_max_calls:
-            transition = self._move(State.CLOSED)
+            transition = self._move(_CLOSED)
             self._clear_window()
             return transition
         return None
@@ -220,15 +238,15 @@ class CircuitBreaker:
         with self._lock:
             state, count, failures = self._state, self._count, self._failures
             left = self._opened_at + self.open_seconds - self._monotonic()
-        if state is State.OPEN and left <= 0:
-            state = State.HALF_OPEN
+        if state is _OPEN and left <= 0:
+            state = _HALF_OPEN
         rate = failures / count if count else 0.0
-        return Snapshot(state, rate, count, max(left, 0.0) if state is State.OPEN else None)
+        return Snapshot(state, rate, count, max(left, 0.0) if state is _OPEN else None)
 
     # -- helpers (caller holds the lock) -----------------------------------------------------
 
     def _open(self) -> Transition:
-        transition = self._move(State.OPEN)
+        transition = self._move(_OPEN)
         self._opened_at = self._monotonic()
         self._permits_left = 0
         return transition  # the window keeps the rate that opened it, for health, until closed
