@@ -25,9 +25,10 @@ class DashboardApplication(BaseApplication):
                 self.cfg.set(key, value)
 
     def load(self) -> Any:
-        from dashboard.wsgi import create_wsgi_app
+        # Importing builds the worker's one host (as with ``gunicorn dashboard.wsgi:app``).
+        from dashboard.wsgi import app
 
-        return create_wsgi_app()
+        return app
 
 
 def serve() -> None:
