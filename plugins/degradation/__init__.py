@@ -5,6 +5,11 @@ classified by :func:`dashboard.dbfaults.classify` and answered with the contract
 the ``Retry-After`` hint configured in ``[plugins.degradation]``; a rejected password is
 ``DB_CONNECTION_FAILED`` without a hint, because retrying cannot help. Exceptions that are not
 database errors are left to the host (``INTERNAL_ERROR``).
+
+It also makes sure broken connections do not linger: connections lost mid-statement are marked as
+disconnects (so the pool replaces them, see :mod:`.disconnects`), and a connection whose server
+stops answering is cut after the configured timeouts instead of hanging the request (see
+:mod:`.deadline`).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from dashboard import contract, hookimpl
 from dashboard.dbfaults import classify
+from plugins.degradation.deadline import bound_pre_ping, install_statement_deadlines
 from plugins.degradation.disconnects import install_disconnect_marker
 from plugins.degradation.mapping import answer_for
 from plugins.degradation.settings import DegradationSettings
@@ -22,6 +28,7 @@ if TYPE_CHECKING:
     from werkzeug.wrappers import Response
 
     from dashboard.host import Host
+    from dashboard.types import WSGIApp
 
 SECTION = "degradation"
 
@@ -34,6 +41,16 @@ def dashboard_settings_model() -> tuple[str, type[DegradationSettings]]:
 @hookimpl
 def dashboard_configure(host: Host) -> None:
     install_disconnect_marker()
+    install_statement_deadlines()
+
+
+@hookimpl
+def dashboard_wrap_wsgi(app: WSGIApp, host: Host) -> WSGIApp:
+    """Adds no layer; bounds the host engine's pre-ping, once its engine exists in the worker."""
+    database = host.settings.database
+    if database.pool_pre_ping:
+        bound_pre_ping(host.engine, database.connect_timeout)
+    return app
 
 
 @hookimpl

@@ -75,3 +75,27 @@ def test_hang_is_bounded_by_connect_timeout_then_the_breaker_opens(
             assert 25 <= int(response.headers["Retry-After"]) <= 30
             state = breaker_state(server.url)
             assert state["state"] == "OPEN" and state["retry_after_seconds"] >= 25
+
+
+def test_a_frozen_pooled_connection_is_cut_by_the_bounded_pre_ping_then_the_breaker_opens(
+        tmp_path: Path, pg_url: str) -> None:
+    breaker = {"window_size": 3, "minimum_calls": 3, "open_seconds": 30}
+    with FaultProxy() as proxy:
+        toml = server_toml(proxy.url_for(pg_url), breaker=breaker,
+                           database={"connect_timeout": 1, "call_timeout_ms": 1000,
+                                     "pool_pre_ping": True})
+        with gunicorn_server(tmp_path, toml, workers=1, ready_path="/page") as server:
+            assert requests.get(server.url + "/query", timeout=10).status_code == 200
+            proxy.hang()  # the idle pooled connection freezes: its pre-ping would never return
+            codes = []
+            for _ in range(4):
+                started = time.monotonic()
+                response = requests.get(server.url + "/query", timeout=30)
+                assert time.monotonic() - started < 8  # ping bound + one connect_timeout
+                assert response.status_code == 503
+                codes.append(error_code(response))
+                if codes[-1] == "CIRCUIT_BREAKER_OPEN":
+                    break
+            assert codes[0] == "DB_CONNECTION_FAILED"
+            assert codes[-1] == "CIRCUIT_BREAKER_OPEN", codes
+            assert "WORKER TIMEOUT" not in server.log_text()
