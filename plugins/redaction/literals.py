@@ -10,7 +10,8 @@ whatever surrounds them. That is the cheap, strong backstop:
   (``[plugins.recovery].store_url``), and environment variables named ``*_URL`` / ``*_DSN``;
 * the value of every environment variable a plugin setting ending in ``_env`` names when that name
   speaks of a secret (``[plugins.recovery].admin_token_env``), and of environment variables whose
-  own name says ``PASSWORD``, ``SECRET`` or ``TOKEN``.
+  own name says ``PASSWORD``, ``SECRET`` or ``TOKEN`` (those only when the value looks like a
+  secret: at least :data:`MIN_GUESSED_LENGTH` characters and not a flag word).
 
 Each value is masked raw and in the spellings it takes on the way to a log line: percent-encoded
 (``urllib`` and SQLAlchemy styles, both hex cases), Python ``repr``, JSON, libpq and ODBC quoting.
@@ -28,6 +29,8 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, unquote_plus, urlsplit
 
 MIN_LITERAL_LENGTH = 4
+MIN_GUESSED_LENGTH = 8
+_FLAG_WORDS = frozenset({"true", "false", "enabled", "disabled", "required", "optional"})
 
 _SECRET_NAME = re.compile(r"PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY",
                           re.IGNORECASE)
@@ -92,9 +95,16 @@ def host_secrets(settings: Any, environ: Mapping[str, str] | None = None) -> set
             continue
         if _URL_NAME.search(name) and "://" in value:
             found |= url_secrets(value)
-        elif _SECRET_NAME.search(name) and not _NOT_A_SECRET_NAME.search(name):
+        elif (_SECRET_NAME.search(name) and not _NOT_A_SECRET_NAME.search(name)
+              and _looks_like_a_secret(value)):
             found.add(value)
     return found
+
+
+def _looks_like_a_secret(value: str) -> bool:
+    """An environment value guessed to be secret from its variable's name alone must look like
+    one: a flag (``USE_SECRET_STORE=true``) masked in every line would only garble the logs."""
+    return len(value) >= MIN_GUESSED_LENGTH and value.lower() not in _FLAG_WORDS
 
 
 def _fields_of(model: Any) -> Iterable[tuple[str, Any]]:

@@ -40,11 +40,13 @@ def test_host_secrets_from_settings_plugins_and_environment() -> None:
         database=SimpleNamespace(url="postgresql://mes:db-pw-1@db/mes"),
         plugins={"recovery": _Model(admin_token_env="MY_ADMIN", audit_log="var/audit.jsonl",
                                     store_url="postgresql://r:st-pw-2@h/x")})
-    environ = {"MY_ADMIN": "adm-tok-3", "PGPASSWORD": "pg-pw-4", "REDIS_URL": "redis://:rd-pw-5@h",
-               "GITHUB_TOKEN": "gh-tok-6", "DASHBOARD_ADMIN_TOKEN_ENV": "NOT_A_SECRET",
-               "HOME": "/root", "PGPASSFILE": "/root/.pgpass"}
-    assert host_secrets(settings, environ) == {"db-pw-1", "st-pw-2", "adm-tok-3", "pg-pw-4",
-                                               "rd-pw-5", "gh-tok-6"}
+    environ = {"MY_ADMIN": "adm-tok-3", "PGPASSWORD": "pg-pw-4-long",
+               "GITHUB_TOKEN": "gh-tok-6-long", "REDIS_URL": "redis://:rd-pw-5@h",
+               "DASHBOARD_ADMIN_TOKEN_ENV": "NOT_A_SECRET",
+               "USE_SECRET_STORE": "true", "API_KEY_ID": "short", "HOME": "/root",
+               "PGPASSFILE": "/root/.pgpass"}
+    assert host_secrets(settings, environ) == {"db-pw-1", "st-pw-2", "adm-tok-3", "pg-pw-4-long",
+                                               "rd-pw-5", "gh-tok-6-long"}
 
 
 class _Model(BaseModel):
