@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from dashboard import hookimpl
-from plugins.redaction.install import install
+from plugins.redaction.filter import RedactingFilter
+from plugins.redaction.install import active_filter, install, uninstall
 from plugins.redaction.literals import host_secrets, literal_forms
 from plugins.redaction.redactor import Redactor
 from plugins.redaction.settings import RedactionSettings
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
     from dashboard.host import Host
 
 SECTION = "redaction"
+
+__all__ = ["RedactingFilter", "Redactor", "active_filter", "install", "redactor_for",
+           "uninstall"]
 
 
 @hookimpl
@@ -42,6 +46,5 @@ def dashboard_logging_configured(host: Host) -> None:
 def redactor_for(host: Host) -> Redactor:
     """A redactor with this host's mask, extra patterns and configured secrets."""
     settings = host.plugin_settings(SECTION)
-    assert isinstance(settings, RedactionSettings)
-    return Redactor(settings.mask, literal_forms(host_secrets(host.settings)),
-                    settings.extra_patterns)
+    return Redactor(getattr(settings, "mask", "***"), literal_forms(host_secrets(host.settings)),
+                    getattr(settings, "extra_patterns", ()))

@@ -16,8 +16,10 @@ from plugins.redaction.redactor import Redactor
 
 
 @pytest.fixture(autouse=True)
-def _uninstall_after_test() -> Iterator[None]:
-    """The installation is process-wide: never let one test's filter leak into the next."""
+def _isolated_installation() -> Iterator[None]:
+    """The installation is process-wide: start each test without one (another suite's host may
+    have installed it) and never let one test's filter leak into the next."""
+    uninstall()
     yield
     uninstall()
 
