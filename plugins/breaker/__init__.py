@@ -20,6 +20,7 @@ from dashboard.metrics import series
 from plugins.breaker.gate import BreakerGate, BreakerMiddleware
 from plugins.breaker.machine import CircuitBreaker, CircuitOpenError, State, Transition
 from plugins.breaker.notify import TransitionNotifier, log_transition
+from plugins.breaker.poolgate import gate_pool_waits
 from plugins.breaker.settings import BreakerSettings
 
 if TYPE_CHECKING:
@@ -82,7 +83,9 @@ def dashboard_configure(host: Host) -> None:
 
 @hookimpl
 def dashboard_wrap_wsgi(app: WSGIApp, host: Host) -> WSGIApp:
-    return BreakerMiddleware(app, _runtimes[host].gate)
+    gate = _runtimes[host].gate
+    gate_pool_waits(host.engine, host, gate.check)  # refuse before a pool wait, not after it
+    return BreakerMiddleware(app, gate)
 
 
 @hookimpl

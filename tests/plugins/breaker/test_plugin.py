@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import pytest
@@ -143,3 +144,30 @@ def test_a_breaker_refusal_wrapped_by_a_library_is_still_recognised(host: Host) 
         environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/x"}
         response = host.hook.dashboard_map_exception(exc=wrapped, environ=environ, host=host)
     assert response.status_code == 503 and response.headers["Retry-After"] == "4"
+
+
+def test_open_refuses_before_waiting_for_an_exhausted_pool(
+        dashboard_host: Callable[..., Host], dashboard_client) -> None:
+    host = dashboard_host(TOML + """
+[database]
+pool_size = 1
+max_overflow = 0
+pool_timeout = 5
+""")
+    client = dashboard_client(host)
+    assert client.get("/query").status_code == 200
+    fail(host, Fault.POOL_EXHAUSTED, 2)
+
+    def refused_at_once() -> bool:
+        held = host.engine.connect()  # the only connection, busy elsewhere
+        try:
+            started = time.monotonic()
+            response = client.get("/query")
+            return (time.monotonic() - started < 2  # not after pool_timeout (5 s)
+                    and response.get_json()["error"]["code"] == "CIRCUIT_BREAKER_OPEN")
+        finally:
+            held.close()
+
+    assert refused_at_once()
+    host.engine.dispose()  # the new pool that dispose() makes is gated too
+    assert refused_at_once()
