@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import os
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from dashboard import hookimpl
@@ -30,6 +32,16 @@ if TYPE_CHECKING:
 SECTION = "recovery"
 STORE_UNAVAILABLE = "restart_store_unavailable"
 logger = logging.getLogger("dashboard.recovery")
+
+
+@contextmanager
+def never_into_gunicorn(what: str) -> Iterator[None]:
+    """Server hooks run inside gunicorn's arbiter and worker start-up: an exception there halts
+    the whole server. Recovery bookkeeping is worth a log line, never an outage."""
+    try:
+        yield
+    except Exception:
+        logger.exception("recovery: %s failed; serving continues", what)
 
 
 @hookimpl
@@ -95,10 +107,11 @@ def dashboard_worker_started(host: Host, pid: int) -> None:
 
     heartbeater = Heartbeater(recovery.store, host.clock, recovery.host_key, pid,
                               recovery.heartbeat_interval, read)
-    heartbeater.beat()
-    recovery.store.complete_pending(recovery.host_key, heartbeater.started_at)
-    heartbeater.start()
     recovery.heartbeater = heartbeater
+    with never_into_gunicorn("first heartbeat"):
+        heartbeater.beat()
+        recovery.store.complete_pending(recovery.host_key, heartbeater.started_at)
+    heartbeater.start()
 
 
 @hookimpl
@@ -120,17 +133,20 @@ def dashboard_master_ready(host: Host, master_pid: int) -> None:
 
 @hookimpl
 def dashboard_worker_exited(host: Host, pid: int, exitcode: int | None) -> None:
-    recovery_of(host).exits.exited(pid, exitcode)
+    with never_into_gunicorn(f"recording the exit of worker {pid}"):
+        recovery_of(host).exits.exited(pid, exitcode)
 
 
 @hookimpl
 def dashboard_reloaded(host: Host) -> None:
-    recovery_of(host).exits.reloading()
+    with never_into_gunicorn("retiring workers on reload"):
+        recovery_of(host).exits.reloading()
 
 
 @hookimpl
 def dashboard_master_exiting(host: Host) -> None:
-    recovery = recovery_of(host)
-    recovery.exits.shutting_down()
-    if recovery.watchdog is not None:
-        recovery.watchdog.stop()
+    with never_into_gunicorn("stopping the watchdog"):
+        recovery = recovery_of(host)
+        recovery.exits.shutting_down()
+        if recovery.watchdog is not None:
+            recovery.watchdog.stop()

@@ -14,6 +14,8 @@ import logging
 import signal
 import threading
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from plugins.recovery.restarts import Restarts
 from plugins.recovery.store import EPOCH, RestartStore
 
@@ -56,7 +58,11 @@ class WorkerExits:
 
     def exited(self, pid: int, exitcode: int | None) -> str | None:
         """Forget the worker; record a crash restart when it crashed. Returns the restart id."""
-        self.store.forget_worker(self.host_key, pid)
+        try:
+            self.store.forget_worker(self.host_key, pid)
+        except SQLAlchemyError as error:  # the row ages out; the crash must still be counted
+            logger.warning("could not drop worker %s from the store (%s)", pid,
+                           type(error).__name__)
         with self._lock:
             retired = pid in self._retired
             self._retired.discard(pid)

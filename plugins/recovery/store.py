@@ -179,7 +179,7 @@ class RestartStore:
         for attempt in range(3):
             try:
                 metadata.create_all(self.engine, checkfirst=True)
-                with self.engine.begin() as connection:
+                with self.writing() as connection:
                     if connection.execute(select(decision_lock.c.id)).first() is None:
                         connection.execute(insert(decision_lock).values(id=1))
                 self._schema_ready = True
@@ -194,14 +194,22 @@ class RestartStore:
         exclude_from_observation(self.engine)  # dispose() made a new pool: keep it unobserved
 
     @contextmanager
-    def exclusive(self) -> Iterator[Connection]:
-        """A transaction no other decision-maker (worker, master, other host) runs beside."""
-        self.create_schema()  # a store that was down at start is set up on first real use
+    def writing(self) -> Iterator[Connection]:
+        """A write transaction. On SQLite it takes the write lock at ``BEGIN`` (IMMEDIATE): a
+        deferred transaction that reads and then writes fails at once with "database is
+        locked" when another process wrote in between, whatever the busy timeout."""
         with self.engine.connect() as connection:
             connection = connection.execution_options(**{IMMEDIATE_OPTION: True})
             with connection.begin():
-                connection.execute(select(decision_lock.c.id).with_for_update())
                 yield connection
+
+    @contextmanager
+    def exclusive(self) -> Iterator[Connection]:
+        """A transaction no other decision-maker (worker, master, other host) runs beside."""
+        self.create_schema()  # a store that was down at start is set up on first real use
+        with self.writing() as connection:
+            connection.execute(select(decision_lock.c.id).with_for_update())
+            yield connection
 
     # -- restarts -------------------------------------------------------------------------------
 
@@ -213,13 +221,13 @@ class RestartStore:
             connection.execute(delete(restarts).where(restarts.c.seq <= newest))
 
     def set_decision(self, restart_id: str, decision: str) -> None:
-        with self.engine.begin() as connection:
+        with self.writing() as connection:
             connection.execute(update(restarts).where(restarts.c.id == restart_id)
                                .values(decision=decision))
 
     def complete_pending(self, host_key: str, now: datetime) -> None:
         """Mark executed restarts of ``host_key`` requested before ``now`` as completed."""
-        with self.engine.begin() as connection:
+        with self.writing() as connection:
             connection.execute(update(restarts).where(and_(
                 restarts.c.host_key == host_key, restarts.c.decision == "executed",
                 restarts.c.completed_at.is_(None), restarts.c.requested_at <= now,
@@ -266,14 +274,14 @@ class RestartStore:
         values = heartbeat.__dict__
         key = and_(heartbeats.c.host_key == heartbeat.host_key, heartbeats.c.pid == heartbeat.pid)
         changing = {k: v for k, v in values.items() if k not in ("host_key", "pid", "started_at")}
-        with self.engine.begin() as connection:
+        with self.writing() as connection:
             if connection.execute(update(heartbeats).where(key).values(**changing)).rowcount == 0:
                 connection.execute(insert(heartbeats).values(**values))
 
     def forget_worker(self, host_key: str, pid: int) -> Heartbeat | None:
         """Remove a worker's row; return what it last said (``None`` if it never beat)."""
         key = and_(heartbeats.c.host_key == host_key, heartbeats.c.pid == pid)
-        with self.engine.begin() as connection:
+        with self.writing() as connection:
             row = connection.execute(select(heartbeats).where(key)).first()
             connection.execute(delete(heartbeats).where(key))
         return Heartbeat(**row._mapping) if row is not None else None
