@@ -100,7 +100,12 @@ class ExceptionMapper:
             self.host.hook.dashboard_db_outcome(host=self.host, outcome=DbOutcome(fault, exc))
         response = self.host.hook.dashboard_map_exception(exc=exc, environ=environ,
                                                           host=self.host)
-        if fault is None:
+        if fault is None and response is not None:
+            # A plugin's own refusal (e.g. the breaker failing fast): expected, and logging a
+            # traceback per refused request would flood the log and slow the fast answer.
+            logger.info("%s answered by a plugin in %s %s", type(exc).__name__,
+                        environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
+        elif fault is None:
             logger.error("unhandled error in %s %s", environ.get("REQUEST_METHOD"),
                          environ.get("PATH_INFO"), exc_info=exc)
         else:
