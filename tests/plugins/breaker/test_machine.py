@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dashboard.clock import ManualClock
 from plugins.breaker.machine import CircuitBreaker, CircuitOpenError, State, Transition
@@ -204,3 +206,23 @@ def test_call_counts_exceptions_and_fails_fast_when_open() -> None:
 def test_minimum_calls_must_fit_the_window() -> None:
     with pytest.raises(ValueError):
         CircuitBreaker(window_size=3, minimum_calls=4)
+
+
+@given(outcomes=st.lists(st.booleans(), max_size=60), window=st.integers(1, 12),
+       data=st.data())
+def test_opens_exactly_when_a_reference_window_says_so(outcomes: list[bool], window: int,
+                                                       data: st.DataObject) -> None:
+    """Against a plain model: the last ``window`` outcomes, a minimum, a threshold."""
+    minimum = data.draw(st.integers(1, window))
+    threshold = data.draw(st.sampled_from([0.2, 0.5, 0.75, 1.0]))
+    breaker = CircuitBreaker(window_size=window, minimum_calls=minimum,
+                             failure_rate_threshold=threshold, monotonic=ManualClock().monotonic)
+    seen: list[bool] = []
+    for failed in outcomes:
+        (breaker.record_failure if failed else breaker.record_success)()
+        seen.append(failed)
+        last = seen[-window:]
+        should_open = len(last) >= minimum and sum(last) / len(last) >= threshold
+        assert (breaker.state is State.OPEN) is should_open
+        if should_open:
+            break
