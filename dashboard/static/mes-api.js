@@ -29,14 +29,16 @@
 
   /** The error every failed call rejects with (an abort rejects with the signal's reason). */
   function MesApiError(fields) {
+    fields = typeof fields === "string" ? { message: fields } : (fields || {});
     var error = new Error(fields.message || fields.code);
     Object.setPrototypeOf(error, MesApiError.prototype);
     error.name = "MesApiError";
-    error.status = fields.status;                       // HTTP status, 0 for network errors
-    error.code = fields.code;                           // envelope error.code, or NETWORK_ERROR...
-    error.retryAfterSeconds = fields.retryAfterSeconds; // the server's hint, null when none
+    error.status = fields.status || 0;                  // HTTP status, 0 for network errors
+    error.code = fields.code || "UNKNOWN_ERROR";        // envelope error.code, or NETWORK_ERROR
+    error.retryAfterSeconds = fields.retryAfterSeconds === undefined ? null
+                            : fields.retryAfterSeconds;  // the server's hint, null when none
     error.degraded = !!fields.degraded;                 // the backend is struggling (wait, retry)
-    error.attempts = fields.attempts;                   // requests actually sent by this call
+    error.attempts = fields.attempts || 0;              // requests actually sent by this call
     error.requestId = fields.requestId || null;
     error.retryable = !!fields.retryable;
     return error;
@@ -241,10 +243,12 @@
     for (;;) {
       var ticket = await admit(state, options, attempts);
       attempts += 1;
-      var failure;
+      var failure = null;  // (var: reset explicitly on every attempt)
+      var response = null;
+      var envelope = null;
       try {
-        var response = await fetch(target.href, buildInit(method, options));
-        var envelope = await readEnvelope(response);
+        response = await fetch(target.href, buildInit(method, options));
+        envelope = await readEnvelope(response);
       } catch (caught) {
         releaseProbe(state, ticket);
         if (options.signal && options.signal.aborted) throw abortReason(options.signal);
