@@ -275,11 +275,14 @@ class CircuitBreaker:
         The dashboard counts database outcomes through hooks instead; this form serves generic
         callers and the benchmark.
         """
-        permit = self.acquire()
+        permit = None if self._state is _CLOSED else self.acquire()
         try:
             result = function(*args, **kwargs)
         except Exception:
-            self.record_failure(permit)
+            self._record(True, permit)
             raise
-        self.record_success(permit)
+        if (permit is None and self._failures == 0 and self._state is _CLOSED
+                and self._count == self.window_size):
+            return result  # the fast path of _record, inlined: a call's cost is the point here
+        self._record(False, permit)
         return result
