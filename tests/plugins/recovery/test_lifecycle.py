@@ -68,3 +68,16 @@ def test_crashes_count_towards_churn(parts) -> None:  # type: ignore[no-untyped-
 @pytest.mark.parametrize(("code", "words"), [(None, "signal"), (-9, "SIGKILL"), (3, "code 3")])
 def test_exit_descriptions(code: int | None, words: str) -> None:
     assert words in describe_exit(code)
+
+
+def test_server_hooks_never_raise_into_gunicorn_when_the_store_is_down(
+        dashboard_host, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+    from tests.support.server import free_port
+
+    gone = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/gone?connect_timeout=1"
+    host = dashboard_host(f'[plugins.recovery]\nstore_url = "{gone}"\n'
+                          f'audit_log = "{tmp_path / "audit.jsonl"}"\n')
+    host.hook.dashboard_reloaded(host=host)
+    host.hook.dashboard_worker_exited(host=host, pid=4242, exitcode=None)
+    host.hook.dashboard_master_exiting(host=host)
+    assert "serving continues" in caplog.text

@@ -125,3 +125,36 @@ def test_concurrent_requests_from_many_processes_execute_exactly_once(
     decisions = sorted(results.get(timeout=5) for _ in processes)
     assert decisions == ["executed"] + ["refused"] * 5
     assert len(AuditLog(audit_path).records()) == 6
+
+
+def _hammer(store_url: str, runtime_dir: str, worker: int, failures: multiprocessing.Queue
+            ) -> None:
+    store = RestartStore(store_engine(store_url, Path(runtime_dir)))
+    try:
+        for round_ in range(40):
+            now = T0 + timedelta(seconds=round_)
+            store.beat(Heartbeat("h:1", worker, T0, now, "CLOSED", "observe", None))
+            store.workers("h:1", EPOCH)
+            store.forget_worker("h:1", worker + 100)  # read-then-write, like the master
+            store.complete_pending("h:1", now)
+    except Exception as error:
+        failures.put(f"{type(error).__name__}: {error}"[:200])
+    finally:
+        store.close()
+
+
+def test_many_processes_writing_at_once_never_see_a_locked_database(
+        store: RestartStore, store_url: str, tmp_path: Path) -> None:
+    context = multiprocessing.get_context("fork")
+    failures = context.Queue()
+    processes = [context.Process(target=_hammer, args=(store_url, str(tmp_path / "run"), worker,
+                                                       failures)) for worker in range(6)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(60)
+    problems = []
+    while not failures.empty():
+        problems.append(failures.get())
+    assert problems == []
+    assert len(store.workers("h:1", EPOCH)) == 6
