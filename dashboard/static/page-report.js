@@ -125,8 +125,10 @@
   // Dim the data as soon as MesApi hears the first degraded answer, not only when it gives up.
   window.addEventListener("mesapi:degraded", function () {
     if (lastGoodAt) {
+      var kept = "Showing the last good data from " + timeOf(lastGoodAt) + ".";
       body.classList.add("stale");
-      banner.setNote("Showing the last good data from " + timeOf(lastGoodAt) + ".");
+      banner.setNote(kept);
+      updated.textContent = kept;
     }
   });
   refreshButton.addEventListener("click", load);

@@ -27,7 +27,7 @@
     var rows = report.rows;
     var values = rows.map(function (row) { return Number(row[hint.y]) || 0; });
     var max = Math.max.apply(null, values.concat([1]));
-    var slot = 48, top = 28, plotHeight = 180, bottom = 46, left = 12;
+    var slot = 56, top = 28, plotHeight = 180, bottom = 46, left = 12;
     var width = Math.max(480, left * 2 + slot * rows.length);
     var height = top + plotHeight + bottom;
     var title = labelOf(report.columns, hint.y) + " by " + labelOf(report.columns, hint.x);
