@@ -80,18 +80,12 @@ def dashboard_resilience_thresholds(host: Host) -> dict[str, float | int]:
 
 @hookimpl
 def dashboard_health_checks(host: Host, deep: bool) -> list[CheckResult]:
-    """``restart_churn``: warn (host degraded, ``restart_churn_exceeded``) while blocked.
-
-    A store that cannot be read is a warning too, never a failure: the restart history must not
-    pull a serving worker out of the load balancer.
-    """
-    verdict = recovery_of(host).verdict_or_none()
-    if verdict is None:
-        return [CheckResult("restart_churn", "warn", {"store": "unavailable"},
-                            STORE_UNAVAILABLE)]
-    churn = verdict.churn
-    return [CheckResult("restart_churn", "warn" if churn.exceeded else "pass", churn.payload(),
-                        "restart_churn_exceeded" if churn.exceeded else None)]
+    """Nothing while the store answers (health reports churn from ``dashboard_restart_policy``);
+    ``restart_store`` as a warning when it does not. Never a failure: the restart history must
+    not pull a serving worker out of the load balancer."""
+    if recovery_of(host).verdict_or_none() is not None:
+        return []
+    return [CheckResult("restart_store", "warn", {"reachable": False}, STORE_UNAVAILABLE)]
 
 
 @hookimpl
