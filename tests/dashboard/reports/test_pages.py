@@ -107,6 +107,6 @@ def test_degraded_banner_counts_down_keeps_the_data_and_goes_on_recovery(
     expect(rows).to_have_count(12)
     expect(page.locator("#report-updated")).to_contain_text("Updated")
     during = [r for r in switch.requests() if switched_at <= r.at <= recovered_at]
-    # No storm: the page waited out each 4 s hint (one degraded answer, then the good probe)
+    # No storm: the page waited out each 4 s hint (a degraded answer or two, then the probe)
     # instead of polling every 2 s or retrying at once.
-    assert 2 <= len(during) <= 3, during
+    assert 2 <= len(during) <= 4, during

@@ -84,7 +84,7 @@ def test_pool_exhausted_is_retried_after_the_hint_then_rejected(
     assert outcome["retryAfterSeconds"] == 2
     assert len(switch.requests()) == 3
     # The hint is the floor; full jitter (base 500 ms, doubling) comes on top, never instead.
-    assert all(2.0 <= gap < 2.0 + 0.5 * 2 ** retry + 0.5
+    assert all(2.0 <= gap < 2.0 + 0.5 * 2 ** retry + 1.0
                for retry, gap in enumerate(gaps(switch))), gaps(switch)
 
 
