@@ -96,6 +96,11 @@ def test_crash_cooldown_churn_and_override_on_a_real_master(tmp_path: Path) -> N
         assert line["remote_addr"] == "127.0.0.1"
         settled_workers(server.url, 2, excluding=before_override)  # the reload happened
 
+        # Restarts are counted across processes (the master counts crashes, workers the rest).
+        metrics = requests.get(server.url + "/metrics", timeout=10).text
+        assert 'dashboard_worker_restarts_total{source="crash"} 1.0' in metrics
+        assert 'dashboard_worker_restarts_total{source="manual"} 3.0' in metrics
+
         # The health payload of any worker agrees.
         health = requests.get(server.url + "/health", timeout=10).json()
         assert health["resilience"]["policy"]["state"] == "blocked"
