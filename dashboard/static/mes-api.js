@@ -13,6 +13,14 @@
  *     when the hint is longer than the caller is willing to wait (maxDelayMs);
  *   - keeps ONE cooldown per origin for the whole page: while it is armed no call is sent, and
  *     when it ends a single call goes first as the probe; the others follow only if it succeeds.
+ *
+ * Options (per call, or page-wide in MesApi.defaults): maxRetries (2), maxDelayMs (30000),
+ * baseDelayMs (500), retryUnsafe (false), signal, headers, body (JSON-encoded unless a string or
+ * FormData). Events on window: "mesapi:degraded" with detail {code, retryAfterSeconds, until}
+ * (`until` in epoch milliseconds, comparable with Date.now()) and "mesapi:recovered" when the probe
+ * after a cooldown gets a normal answer. MesApi.cooldown() tells a page the armed cooldown, if any.
+ * An aborted call rejects with the signal's reason (an AbortError DOMException by default), as
+ * fetch does.
  */
 (function (global) {
   "use strict";

@@ -8,7 +8,8 @@
 (function () {
   "use strict";
   var TOKEN_KEY = "dashboard.adminToken";
-  var REFRESH_SECONDS = 10;
+  // `?refresh=<seconds>` changes the period; a retry hint from the server is always the floor.
+  var REFRESH_SECONDS = Number(new URLSearchParams(location.search).get("refresh")) || 10;
 
   var banner = new DegradedBanner(document.getElementById("banner-slot"));
   var byId = function (id) { return document.getElementById(id); };

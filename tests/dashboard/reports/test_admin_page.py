@@ -6,12 +6,14 @@ and acknowledgement as JSON with a bearer token, and show the policy's refusals 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
+from itertools import pairwise
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, Request, expect
+from playwright.sync_api import Browser, Page, Request, Route, expect
 
 from tests.dashboard.static.browser import chromium, fresh_page, screenshot
 from tests.support.server import Server, gunicorn_server
@@ -63,8 +65,8 @@ def wait_for_new_workers(server: Server, old: set[int], timeout: float = 40) -> 
     raise AssertionError(f"workers {old} were not replaced within {timeout}s")
 
 
-def sign_in(page: Page, server: Server, token: str = TOKEN) -> None:
-    page.goto(server.url + "/admin")
+def sign_in(page: Page, server: Server, token: str = TOKEN, query: str = "") -> None:
+    page.goto(server.url + "/admin" + query)
     page.get_by_label("Token", exact=True).fill(token)
     page.get_by_role("button", name="Use token").click()
 
@@ -127,3 +129,24 @@ def test_operator_restarts_workers_with_reason_override_and_acknowledgement(
     expect(history.locator("tr").first).to_contain_text("executed")
     expect(facts).to_contain_text("cooling_down")
     screenshot(page, "operator-page.png")
+
+
+def test_status_auto_refresh_waits_out_the_servers_hint(page: Page, server: Server) -> None:
+    """Refreshing every second is asked for; a 3 s hint from the server wins."""
+    hits: list[float] = []
+
+    def breaker_open(route: Route) -> None:
+        hits.append(time.monotonic())
+        route.fulfill(status=503, headers={"Retry-After": "3"}, content_type="application/json",
+                      body=json.dumps({"success": False, "error": {
+                          "code": "CIRCUIT_BREAKER_OPEN", "message": "paused", "retryable": True},
+                          "meta": {"request_id": "r", "retry_after_seconds": 3}}))
+
+    page.route("**/admin/api/worker/status", breaker_open)
+    sign_in(page, server, query="?refresh=1")
+    banner = page.locator('[data-testid="degraded-banner"]')
+    expect(banner).to_contain_text("CIRCUIT_BREAKER_OPEN")
+    page.wait_for_timeout(7000)
+
+    assert 2 <= len(hits) <= 3, hits
+    assert all(later - earlier >= 2.9 for earlier, later in pairwise(hits))
