@@ -17,9 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from dashboard import hookimpl
 from dashboard.checks import CheckResult
-from plugins.recovery import readings
 from plugins.recovery.admin import AdminApi
-from plugins.recovery.heartbeat import Heartbeater, WorkerReading
 from plugins.recovery.policy import whole_seconds
 from plugins.recovery.settings import RecoverySettings
 from plugins.recovery.state import recovery_of
@@ -93,19 +91,9 @@ def dashboard_worker_started(host: Host, pid: int) -> None:
     """Start this worker's heartbeats; the restart that made it is now complete."""
     recovery = recovery_of(host)
     recovery.store.after_fork()
-
-    def read() -> WorkerReading:
-        checks = readings.current_checks(host)
-        return WorkerReading(readings.breaker_state(checks),
-                             readings.recommendation(host, checks).action)
-
-    heartbeater = Heartbeater(recovery.store, host.clock, recovery.host_key, pid,
-                              recovery.heartbeat_interval, read)
-    recovery.heartbeater = heartbeater
     with never_into_gunicorn("first heartbeat"):
-        heartbeater.beat()
+        heartbeater = recovery.start_heartbeats(pid)
         recovery.store.complete_pending(recovery.host_key, heartbeater.started_at)
-    heartbeater.start()
 
 
 @hookimpl

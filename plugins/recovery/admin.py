@@ -140,6 +140,7 @@ class AdminApi:
     # -- routes ---------------------------------------------------------------------------------
 
     def worker_status(self, environ: WSGIEnviron) -> Response:
+        self.recovery.ensure_listed(os.getpid())
         verdict = self.recovery.verdict()
         store = self.recovery.store
         return success_response(environ, {
@@ -153,6 +154,7 @@ class AdminApi:
         })
 
     def system_status(self, environ: WSGIEnviron) -> Response:
+        self.recovery.ensure_listed(os.getpid())
         checks = readings.current_checks(self.host)
         verdict = self.recovery.verdict()
         vote = readings.recommendation(self.host, checks)

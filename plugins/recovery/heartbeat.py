@@ -60,6 +60,10 @@ class Heartbeater:
         self.store.beat(heartbeat)
         return heartbeat
 
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="recovery-heartbeat", daemon=True)
         self._thread.start()

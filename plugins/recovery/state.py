@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from plugins.recovery import readings
 from plugins.recovery.audit import AuditLog
-from plugins.recovery.heartbeat import MISSED_BEATS_FOR_DEAD, Heartbeater
+from plugins.recovery.heartbeat import MISSED_BEATS_FOR_DEAD, Heartbeater, WorkerReading
 from plugins.recovery.lifecycle import WorkerExits
 from plugins.recovery.policy import PolicyVerdict, RestartPolicy
 from plugins.recovery.restarts import Restarts, master_pid
@@ -75,6 +76,35 @@ class Recovery:
 
     def verdict(self) -> PolicyVerdict:
         return self.restarts.verdict()
+
+    def start_heartbeats(self, pid: int) -> Heartbeater:
+        """Beat now, then every interval on a daemon thread (gunicorn workers; idempotent)."""
+        heartbeater = self._heartbeater(pid)
+        if not heartbeater.running:
+            heartbeater.start()
+            heartbeater.beat()
+        return heartbeater
+
+    def ensure_listed(self, pid: int) -> None:
+        """Under gunicorn the heartbeat thread keeps this worker listed. A process serving
+        without gunicorn (dev server, test client) gets no thread it could never stop; it beats
+        when the admin API lists the workers, so it lists itself."""
+        heartbeater = self._heartbeater(pid)
+        if not heartbeater.running:
+            heartbeater.beat()
+
+    def _heartbeater(self, pid: int) -> Heartbeater:
+        if self.heartbeater is None:
+            host = self.host
+
+            def read() -> WorkerReading:
+                checks = readings.current_checks(host)
+                return WorkerReading(readings.breaker_state(checks),
+                                     readings.recommendation(host, checks).action)
+
+            self.heartbeater = Heartbeater(self.store, host.clock, self.host_key, pid,
+                                           self.heartbeat_interval, read)
+        return self.heartbeater
 
     def verdict_or_none(self) -> PolicyVerdict | None:
         """The verdict, or ``None`` when the store cannot be read (logged, never raised)."""
