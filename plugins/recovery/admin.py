@@ -179,6 +179,9 @@ class AdminApi:
         except BadRequest as problem:
             self.recovery.restarts.audit_invalid(str(problem), remote_addr)
             return error_response(environ, "VALIDATION_ERROR", str(problem))
+        token = os.environ.get(self.recovery.settings.admin_token_env, "")
+        if token and token in reason:  # pasted by mistake: never into history or audit
+            reason = reason.replace(token, "***")
         request = RestartRequest(reason=reason, override=override, acknowledge=acknowledge,
                                  remote_addr=remote_addr)
         outcome = self.recovery.restarts.request(request, master_reloader())

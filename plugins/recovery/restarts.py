@@ -148,10 +148,15 @@ class Restarts:
 
     def _audit(self, now: datetime, event: str, request: RestartRequest, verdict: PolicyVerdict,
                decision: str, restart_id: str | None) -> None:
-        self.audit.append(AuditRecord(
+        record = AuditRecord(
             timestamp=now, event=event, actor=request.actor, remote_addr=request.remote_addr,
             reason=request.reason, override=request.override, acknowledge=request.acknowledge,
-            policy_state=verdict.state, decision=decision, restart_id=restart_id))
+            policy_state=verdict.state, decision=decision, restart_id=restart_id)
+        try:
+            self.audit.append(record)
+        except OSError as error:  # the decision stands (and is in the history); say so loudly
+            logger.error("audit log not written for restart %s (%s)", restart_id,
+                         type(error).__name__)
 
 
 def count_restart(source: str) -> None:

@@ -237,12 +237,14 @@ def test_token_never_logged_nor_audited(admin: Any, reloads: list[int], tmp_path
                                         caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     restart(admin, reason="one")
-    restart(admin, reason="two")
+    restart(admin, reason=f"two, pasted {TOKEN} by mistake")
     admin.get("/admin/api/worker/status", headers={"Authorization": f"Bearer {TOKEN[:-1]}"})
     admin.post("/admin/api/worker/restart", headers=AUTH, json={})
     assert caplog.records  # something was logged, and none of it is the token
     assert TOKEN not in caplog.text and TOKEN[:-1] not in caplog.text
     assert TOKEN not in (tmp_path / "audit.jsonl").read_text()
+    history = admin.get("/admin/api/worker/status", headers=AUTH).get_data(as_text=True)
+    assert "pasted *** by mistake" in history and TOKEN not in history
 
 
 class RefuseEveryDatabaseAccess:
