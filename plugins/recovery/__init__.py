@@ -13,6 +13,7 @@ import os
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from dashboard import hookimpl
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 
 SECTION = "recovery"
 STORE_UNAVAILABLE = "restart_store_unavailable"
+#: Heartbeat rows this old belong to masters that died without reaping their workers.
+STALE_HEARTBEATS = timedelta(hours=1)
 logger = logging.getLogger("dashboard.recovery")
 
 
@@ -110,6 +113,8 @@ def dashboard_master_ready(host: Host, master_pid: int) -> None:
                         reload_master)
     watchdog.start()
     recovery.watchdog = watchdog
+    with never_into_gunicorn("purging stale heartbeats"):
+        recovery.store.purge_heartbeats(host.clock.now() - STALE_HEARTBEATS)
     logger.info("recovery watchdog started in master %s", master_pid)
 
 

@@ -286,6 +286,13 @@ class RestartStore:
             connection.execute(delete(heartbeats).where(key))
         return Heartbeat(**row._mapping) if row is not None else None
 
+    def purge_heartbeats(self, before: datetime) -> int:
+        """Drop rows no one has refreshed since ``before`` (workers of a master that was killed
+        outright never get their exit recorded); returns how many went."""
+        with self.writing() as connection:
+            return connection.execute(
+                delete(heartbeats).where(heartbeats.c.last_heartbeat < before)).rowcount
+
     def workers(self, host_key: str, alive_since: datetime) -> list[Heartbeat]:
         """Workers of ``host_key`` that beat at or after ``alive_since``, oldest first."""
         query = (select(heartbeats)

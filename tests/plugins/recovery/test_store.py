@@ -95,6 +95,8 @@ def test_heartbeats_upsert_forget_and_age_out(store: RestartStore) -> None:
     forgotten = store.forget_worker("h:1", 101)
     assert forgotten is not None and forgotten.recommendation == "recover"
     assert [w.pid for w in store.workers("h:1", alive_since=EPOCH)] == [102]
+    assert store.purge_heartbeats(before=T0 + timedelta(seconds=1)) == 2  # 102 and 103
+    assert store.workers("other:9", alive_since=EPOCH) == []
 
 
 def _race_for_a_restart(store_url: str, runtime_dir: str, audit_path: str,
