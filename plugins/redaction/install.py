@@ -19,9 +19,10 @@ Which handlers: all of them, whoever made them.
   attributes (which it then masks too).
 
 One filter instance serves the whole process; installing again (another host, or the gunicorn
-hook after ``dashboard_configure``) swaps its redactor atomically and re-sweeps. Secrets once
-configured stay masked: a new redactor keeps the literals of the previous one. :func:`uninstall`
-undoes everything (tests).
+hook after ``dashboard_configure``) swaps its redactor atomically and re-sweeps. A process serves
+one host, so the latest host's secrets are the ones to mask; keeping every earlier host's literals
+would only make a process that builds many hosts (a test suite) slower with each one.
+:func:`uninstall` undoes everything (tests).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def install(redactor: Redactor) -> RedactingFilter:
             current = _Installation.filter = RedactingFilter(redactor)
             _patch_logging()
         else:
-            current.redactor = redactor.with_literals(current.redactor.literals)
+            current.redactor = redactor
         excepthooks.install(lambda: current.redactor)
         for handler in all_handlers():
             attach_last(handler, current)

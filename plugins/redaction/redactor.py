@@ -33,11 +33,6 @@ class Redactor:
         self._recognisers: tuple[tuple[Recogniser, Replacer], ...] = tuple(
             (recogniser, recogniser.replacement(mask)) for recogniser in RECOGNISERS)
 
-    def with_literals(self, literals: Iterable[str]) -> Redactor:
-        """A redactor that also masks ``literals`` (secrets stay masked once configured)."""
-        return Redactor(self.mask, self.literals | set(literals),
-                        (pattern.pattern for pattern in self.extra_patterns))
-
     def needs_work(self, text: str) -> bool:
         """Cheap gate: could ``text`` hold anything this redactor would mask?"""
         return self._needs_work(text.lower())

@@ -193,11 +193,12 @@ def test_uncaught_thread_exceptions_are_masked(capsys: pytest.CaptureFixture[str
     assert f"ValueError: {MASKED_URL}" in err
 
 
-def test_installing_again_swaps_the_redactor_and_keeps_earlier_secrets() -> None:
+def test_installing_again_swaps_the_redactor_of_the_one_filter() -> None:
     first = install(Redactor("***", literals=["first-secret"]))
+    handler = logging.StreamHandler(io.StringIO())
     second = install(Redactor("[x]", literals=["second-secret"]))
-    assert first is second
-    assert second.redactor.redact("first-secret second-secret") == "[x] [x]"
+    assert first is second and handler.filters == [second]
+    assert second.redactor.redact("first-secret second-secret") == "first-secret [x]"
 
 
 def test_someone_elses_excepthook_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import URL
 
-from plugins.redaction.install import install
+from plugins.redaction.install import install, uninstall
 from plugins.redaction.literals import literal_forms
 from plugins.redaction.redactor import Redactor
 
@@ -77,6 +77,7 @@ def _emit_every_form(user: str, password: str) -> str:
 @_PROPERTY_SETTINGS
 @given(user=users, password=passwords)
 def test_recognised_forms_never_show_the_password(user: str, password: str) -> None:
+    uninstall()  # a fresh installation per example: configured literals accumulate otherwise
     install(Redactor("***"))
     forms = _percent_forms(password)
     assume(not any(form in user for form in forms))
@@ -91,6 +92,7 @@ def test_recognised_forms_never_show_the_password(user: str, password: str) -> N
 def test_a_configured_password_never_shows_whatever_surrounds_it(user: str,
                                                                  password: str) -> None:
     """Also newlines and control characters: the literal backstop needs no shape."""
+    uninstall()
     install(Redactor("***", literal_forms([password])))
     forms = _percent_forms(password)
     assume(not any(form in user for form in forms))
