@@ -16,7 +16,8 @@ the handler's formatter runs, so it sees everything that can reach the output:
 
 The filter never raises and never drops a record: if masking fails, the record goes out with the
 whole message replaced by the mask and a note saying redaction failed, with exception, stack and
-extras withheld. Masking is idempotent, so a record passing through several handlers is safe.
+extras withheld (only a record whose attributes cannot even be assigned is dropped rather than
+leaked). Masking is idempotent, so a record passing through several handlers is safe.
 """
 
 from __future__ import annotations
@@ -47,7 +48,10 @@ class RedactingFilter(logging.Filter):
         try:
             redact_record(record, redactor)
         except Exception as error:
-            withhold_record(record, redactor.mask, error)
+            try:
+                withhold_record(record, redactor.mask, error)
+            except Exception:  # a record that cannot even be overwritten: drop, never leak
+                return False
         return True
 
 
