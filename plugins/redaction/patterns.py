@@ -104,7 +104,7 @@ def _mask_value(mask: str) -> Replacer:
 # The password runs to the last "@" of the whitespace-delimited token: a raw "@" inside the
 # password must not end it. Quoted Oracle passwords ("p w@d") are taken whole.
 ORACLE = re.compile(
-    r"(?P<user>(?<![\w/:.%\-])[A-Za-z_][\w$#.\-]*/)"
+    r"(?P<user>(?<![\w/.%\-])[A-Za-z_][\w$#.\-]*/)"
     r"(?P<password>\"[^\"\r\n]*\"|[^\s/\"'][^\s]*)"
     r"(?P<at>@)(?=[\w\[(/\"])")
 

@@ -30,6 +30,7 @@ MASKED = [
     ("sqlplus scott/tiger@db:1521/XE", "sqlplus scott/***@db:1521/XE"),
     ("scott/ti@ger@//db:1521/svc", "scott/***@//db:1521/svc"),
     ('scott/"p w@d"@orcl', "scott/***@orcl"),
+    ("jdbc:oracle:thin:scott/tiger@db:1521:orcl", "jdbc:oracle:thin:scott/***@db:1521:orcl"),
     ("Authorization: Bearer abc.def-ghi", "Authorization: Bearer ***"),
     ("authorization=Token abc123", "authorization=Token ***"),
     ("Basic dXNlcjpwYXNzd29yZA==", "Basic ***"),
