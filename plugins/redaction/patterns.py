@@ -39,7 +39,7 @@ Replacer = Callable[["re.Match[str]"], str]
 # the host part after the real "@" never does. Everything after the first ":" (or "%3A") of the
 # userinfo is the password (a user name never holds a raw ":").
 URL_USERINFO = re.compile(
-    r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*(?:://|%3[Aa]%2[Ff]%2[Ff]))"
+    r"(?P<scheme>\b\w[\w+.\-]*(?:://|%3[Aa]%2[Ff]%2[Ff]))"
     r"(?P<userinfo>[^\r\n]*)(?P<at>@|%40)")
 _FIRST_COLON = re.compile(r":|%3[Aa]")
 
