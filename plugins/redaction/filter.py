@@ -31,6 +31,7 @@ from plugins.redaction.redactor import Redactor
 #: Attributes every LogRecord has; anything else on a record came from ``extra`` or a filter.
 STANDARD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
     "message", "asctime", "taskName"}
+_PLAIN_RECORD_SIZE = len(logging.LogRecord("", 0, "", 0, "", (), None).__dict__)
 _NOT_TEXT = (int, float, bool, type(None))
 _MAX_DEPTH = 4
 _exception_formatter = logging.Formatter()
@@ -72,6 +73,8 @@ def redact_record(record: logging.LogRecord, redactor: Redactor) -> None:
     if record.stack_info:
         record.stack_info = redact(record.stack_info)
     attributes = record.__dict__
+    if len(attributes) <= _PLAIN_RECORD_SIZE:  # the common case: no extra, never formatted
+        return
     for name in attributes.keys() - STANDARD_ATTRIBUTES:
         attributes[name] = redact_value(attributes[name], redactor)
     if "message" in attributes and isinstance(attributes["message"], str):
