@@ -4,7 +4,7 @@ The database URL carries a password and points at a closed port, so every report
 the driver fail and the host log the fault with its traceback; ``/leak`` (see ``apps.py``) logs
 the URL with its password outright and raises with it. Admin calls carry the bearer token, also in
 the query string and the Referer (which gunicorn's default access log format prints), and a
-restart makes gunicorn rebuild its log handlers. Afterwards neither the password (raw or
+restart (whose reason quotes the token) makes gunicorn rebuild its log handlers. Afterwards neither the password (raw or
 percent-encoded) nor the token appears in the captured stdout/stderr or in any log file.
 """
 
@@ -55,7 +55,7 @@ def test_no_password_or_token_in_any_output_of_a_real_server(tmp_path: Path) -> 
         status = server.get(f"/admin/api/worker/status?token={TOKEN}", headers=bearer)
         assert status.status_code == 200, status.text
         restart = requests.post(f"{server.url}/admin/api/worker/restart", headers=bearer,
-                                json={"reason": "e2e redaction check"}, timeout=30)
+                                json={"reason": f"rotate after {TOKEN} check"}, timeout=30)
         assert restart.status_code == 202, restart.text
         _wait_for_new_workers(server, status.json()["data"]["workers"], bearer)
         assert server.get("/leak").status_code == 500
