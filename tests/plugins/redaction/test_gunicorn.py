@@ -4,8 +4,9 @@ The database URL carries a password and points at a closed port, so every report
 the driver fail and the host log the fault with its traceback; ``/leak`` (see ``apps.py``) logs
 the URL with its password outright and raises with it. Admin calls carry the bearer token, also in
 the query string and the Referer (which gunicorn's default access log format prints), and a
-restart (whose reason quotes the token) makes gunicorn rebuild its log handlers. Afterwards neither the password (raw or
-percent-encoded) nor the token appears in the captured stdout/stderr or in any log file.
+restart (whose reason quotes the token) makes gunicorn rebuild its log handlers. Afterwards
+neither the password (raw or percent-encoded) nor the token appears in the captured
+stdout/stderr or in any file the server wrote (log files, audit log, restart store).
 """
 
 from __future__ import annotations
