@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.wrappers import Response
 
 from dashboard import contract
-from dashboard.db import serving
+from dashboard.db import current_host, serving
 from dashboard.dbfaults import DbOutcome, Fault, classify
 from dashboard.types import StartResponse, WSGIApp, WSGIEnviron
 
@@ -152,13 +152,17 @@ class _ServingIterable:
         self._host = host
 
     def __iter__(self) -> Iterator[bytes]:
+        # Per chunk, so the mark never leaks into other requests between chunks. The context
+        # variable is set directly: a context manager per chunk would cost more than all the rest.
         iterator = iter(self._iterable)
         while True:
-            with serving(self._host):
-                try:
-                    chunk = next(iterator)
-                except StopIteration:
-                    return
+            token = current_host.set(self._host)
+            try:
+                chunk = next(iterator)
+            except StopIteration:
+                return
+            finally:
+                current_host.reset(token)
             yield chunk
 
     def close(self) -> None:
