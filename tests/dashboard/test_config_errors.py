@@ -106,7 +106,8 @@ def test_missing_and_unreadable_config_files(tmp_path: Path,
     directory = tmp_path / "a-directory.toml"
     directory.mkdir()
     assert main(["check", "--config", str(directory)]) == 2
-    assert "a-directory.toml: cannot read config file (IsADirectoryError)" in capsys.readouterr().err
+    expected = "a-directory.toml: cannot read config file (IsADirectoryError)"
+    assert expected in capsys.readouterr().err
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -13,9 +13,9 @@ from itertools import pairwise
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, Request, Route, expect
+from playwright.sync_api import Page, Request, Route, expect
 
-from tests.dashboard.static.browser import chromium, fresh_page, screenshot
+from tests.dashboard.static.browser import screenshot
 from tests.support.server import Server, gunicorn_server
 
 TOKEN = "operator-test-token-7"
@@ -32,18 +32,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with gunicorn_server(tmp_path_factory.mktemp("admin"), TOML, workers=2,
                          env={"DASHBOARD_ADMIN_TOKEN": TOKEN}) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as running:
-        yield running
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    with fresh_page(browser) as fresh:
-        yield fresh
 
 
 def worker_pids(server: Server) -> set[int]:

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.dashboard.static.apps import AppSwitch
-from tests.dashboard.static.browser import chromium, fresh_page, screenshot
+from tests.dashboard.static.browser import fresh_page, screenshot
 from tests.support.server import Server, gunicorn_server
 
 TOML = """
@@ -29,12 +29,6 @@ pytestmark = pytest.mark.timeout(90)
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with gunicorn_server(tmp_path_factory.mktemp("pages"), TOML, workers=1) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as running:
         yield running
 
 

@@ -15,7 +15,7 @@ import requests
 from playwright.sync_api import Browser, Page
 
 from tests.dashboard.static.apps import AppSwitch
-from tests.dashboard.static.browser import call, chromium, fresh_page, open_client_page
+from tests.dashboard.static.browser import call, fresh_page, open_client_page
 from tests.support.server import Server, free_port, gunicorn_server
 
 TOML = """
@@ -30,12 +30,6 @@ pytestmark = pytest.mark.timeout(60)  # a client that never settles must fail, n
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with gunicorn_server(tmp_path_factory.mktemp("mesapi"), TOML, workers=1) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as running:
         yield running
 
 
