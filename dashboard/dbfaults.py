@@ -91,6 +91,15 @@ def _is_driver_error(exc: BaseException) -> bool:
 
 
 def _classify_driver_error(orig: BaseException) -> Fault | None:
+    # The driver decides how to read the error: PyMySQL also has a ``sqlstate`` attribute, but
+    # only PostgreSQL's SQLSTATEs are in the tables below.
+    module = type(orig).__module__.split(".")[0]
+    if module == "sqlite3":
+        return _classify_sqlite(orig)
+    if module in ("pymysql", "MySQLdb", "mysql"):
+        return _classify_mysql(orig)
+    if module in ("oracledb", "cx_Oracle"):
+        return _classify_oracle(orig)
     sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
     if isinstance(sqlstate, str):
         if sqlstate in _PG_TIMEOUT:
@@ -100,13 +109,6 @@ def _classify_driver_error(orig: BaseException) -> Fault | None:
         if sqlstate.startswith("08") or sqlstate in _PG_CONNECTION:
             return Fault.CONNECTION_FAILED
         return None
-    module = type(orig).__module__.split(".")[0]
-    if module == "sqlite3":
-        return _classify_sqlite(orig)
-    if module in ("pymysql", "MySQLdb", "mysql"):
-        return _classify_mysql(orig)
-    if module in ("oracledb", "cx_Oracle"):
-        return _classify_oracle(orig)
     if module.startswith("psycopg"):
         # libpq reports a failed connection attempt without a SQLSTATE (there is no result to
         # carry one), also when the server rejected the credentials.
