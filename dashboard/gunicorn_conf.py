@@ -14,6 +14,7 @@ host (master events) or of the worker's own host (worker events).
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
@@ -24,6 +25,7 @@ from dashboard.config import ConfigError, Settings, load_settings, peek_runtime_
 from dashboard.metrics import MULTIPROC_ENV, enable_multiprocess
 
 MASTER_PID_ENV = "DASHBOARD_MASTER_PID"
+logger = logging.getLogger("dashboard.server")
 _CLEAN_EXIT_DIR = "worker-exits"
 
 
@@ -74,8 +76,17 @@ def _host_of_master() -> Any:
     return _master_host
 
 
-def _clean_exit_marker(host: Any, pid: int) -> Path:
-    return Path(host.runtime_dir) / _CLEAN_EXIT_DIR / str(pid)
+def _clean_exit_marker(runtime_dir: Path, pid: int) -> Path:
+    return Path(runtime_dir) / _CLEAN_EXIT_DIR / str(pid)
+
+
+def _fan_out(host: Any, hook_name: str, **arguments: Any) -> None:
+    """Call a plugin hook from a server hook; an error is logged, never raised into gunicorn
+    (an exception in the arbiter's hooks would halt the master and close the port)."""
+    try:
+        getattr(host.hook, hook_name)(host=host, **arguments)
+    except Exception:
+        logger.exception("plugin hook %s failed in a gunicorn server hook", hook_name)
 
 
 def on_starting(server: Any) -> None:
@@ -86,33 +97,31 @@ def on_starting(server: Any) -> None:
 
 def when_ready(server: Any) -> None:
     host = _host_of_master()
-    host.hook.dashboard_logging_configured(host=host)
-    host.hook.dashboard_master_ready(host=host, master_pid=os.getpid())
+    _fan_out(host, "dashboard_logging_configured")
+    _fan_out(host, "dashboard_master_ready", master_pid=os.getpid())
 
 
 def on_reload(server: Any) -> None:
-    host = _host_of_master()
-    host.hook.dashboard_reloaded(host=host)
+    _fan_out(_host_of_master(), "dashboard_reloaded")
 
 
 def on_exit(server: Any) -> None:
-    host = _host_of_master()
-    host.hook.dashboard_master_exiting(host=host)
+    _fan_out(_host_of_master(), "dashboard_master_exiting")
 
 
 def post_worker_init(worker: Any) -> None:
     host = getattr(worker.wsgi, "host", None)
     if host is None:
         return
-    host.hook.dashboard_logging_configured(host=host)
-    host.hook.dashboard_worker_started(host=host, pid=os.getpid())
+    _fan_out(host, "dashboard_logging_configured")
+    _fan_out(host, "dashboard_worker_started", pid=os.getpid())
 
 
 def worker_exit(server: Any, worker: Any) -> None:
     """Runs in a worker that ends through its own exit path; a killed worker never gets here."""
     host = getattr(getattr(worker, "wsgi", None), "host", None)
     runtime_dir = host.runtime_dir if host is not None else peek_runtime_dir()
-    marker = Path(runtime_dir) / _CLEAN_EXIT_DIR / str(worker.pid)
+    marker = _clean_exit_marker(runtime_dir, worker.pid)
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.touch()
 
@@ -120,7 +129,7 @@ def worker_exit(server: Any, worker: Any) -> None:
 def child_exit(server: Any, worker: Any) -> None:
     """A worker was reaped: ``exitcode`` 0 if it exited cleanly, ``None`` if it died (crash)."""
     host = _host_of_master()
-    marker = _clean_exit_marker(host, worker.pid)
+    marker = _clean_exit_marker(host.runtime_dir, worker.pid)
     clean = marker.exists()
     marker.unlink(missing_ok=True)
-    host.hook.dashboard_worker_exited(host=host, pid=worker.pid, exitcode=0 if clean else None)
+    _fan_out(host, "dashboard_worker_exited", pid=worker.pid, exitcode=0 if clean else None)

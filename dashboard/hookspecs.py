@@ -203,8 +203,11 @@ def dashboard_worker_exited(host: Host, pid: int, exitcode: int | None) -> None:
     """A worker process ended (gunicorn's ``child_exit``).
 
     Called in the master process; ``host`` is the master's host, ``pid`` the ended worker's pid.
-    ``exitcode`` is ``None`` when gunicorn did not report one. A worker that was not asked to
-    stop and ends with a non-zero code (or a signal) crashed. Return value ignored (collecting).
+    ``exitcode`` is ``0`` when the worker left through its own exit path (gunicorn's
+    ``worker_exit`` ran in it: a graceful stop or reload), ``None`` when it died without one
+    (killed by a signal such as SIGKILL or the OOM killer, or aborted after a timeout): gunicorn
+    passes no exit status to ``child_exit``. A worker the master did not retire that ends with
+    ``None`` crashed. Return value ignored (collecting).
     """
 
 
