@@ -37,6 +37,7 @@ def test_serves_the_demo_on_the_embedded_sqlite_default(tmp_path: Path) -> None:
         page = server.get("/")
         assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
         assert server.get("/static/mes-api.js").status_code == 200
+    assert server.process.returncode == 0, "a clean stop (SIGTERM) exits 0"
     assert (tmp_path / "dashboard.db").exists()
     assert sum(len(rows) for rows in answers.values()) > 20
 
