@@ -25,6 +25,7 @@ from werkzeug.wrappers import Response
 from dashboard import contract
 from dashboard.db import current_host, serving
 from dashboard.dbfaults import DbOutcome, Fault, classify
+from dashboard.streaming import ContextBoundIterable
 from dashboard.types import StartResponse, WSGIApp, WSGIEnviron
 
 if TYPE_CHECKING:
@@ -135,38 +136,10 @@ class LastResortCatcher:
 
         with serving(self.host):
             iterable = run_guarded(self.app, environ, stamped_start_response, self._internal_error)
-        return _ServingIterable(iterable, self.host)
+        return ContextBoundIterable(iterable, current_host, self.host)
 
     @staticmethod
     def _internal_error(exc: BaseException, environ: WSGIEnviron) -> Response:
         logger.error("error escaped the pipeline in %s %s", environ.get("REQUEST_METHOD"),
                      environ.get("PATH_INFO"), exc_info=exc)
         return contract.error_response(environ, "INTERNAL_ERROR")
-
-
-class _ServingIterable:
-    """Keeps the host marked as serving while the body is produced, and passes ``close()`` on."""
-
-    def __init__(self, iterable: Iterable[bytes], host: Host) -> None:
-        self._iterable = iterable
-        self._host = host
-
-    def __iter__(self) -> Iterator[bytes]:
-        # Per chunk, so the mark never leaks into other requests between chunks. The context
-        # variable is set directly: a context manager per chunk would cost more than all the rest.
-        iterator = iter(self._iterable)
-        while True:
-            token = current_host.set(self._host)
-            try:
-                chunk = next(iterator)
-            except StopIteration:
-                return
-            finally:
-                current_host.reset(token)
-            yield chunk
-
-    def close(self) -> None:
-        close = getattr(self._iterable, "close", None)
-        if close is not None:
-            with serving(self._host):
-                close()

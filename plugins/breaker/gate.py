@@ -14,10 +14,10 @@ again (a report may run several statements), the others are refused at once, and
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Iterable
 
 from dashboard.dbfaults import DbOutcome
+from dashboard.streaming import ContextBoundIterable
 from dashboard.types import StartResponse, WSGIApp, WSGIEnviron
 from plugins.breaker.machine import CircuitBreaker, Permit
 
@@ -90,34 +90,5 @@ class BreakerMiddleware:
             raise
         finally:
             _scope.reset(token)
-        return _ScopedIterable(iterable, scope, self.gate)
-
-
-class _ScopedIterable:
-    def __init__(self, iterable: Iterable[bytes], scope: _RequestScope, gate: BreakerGate
-                 ) -> None:
-        self._iterable = iterable
-        self._scope = scope
-        self._gate = gate
-
-    def __iter__(self) -> Iterator[bytes]:
-        iterator = iter(self._iterable)
-        while True:
-            token = _scope.set(self._scope)
-            try:
-                chunk = next(iterator)
-            except StopIteration:
-                return
-            finally:
-                _scope.reset(token)
-            yield chunk
-
-    def close(self) -> None:
-        token = _scope.set(self._scope)
-        try:
-            close: Any = getattr(self._iterable, "close", None)
-            if close is not None:
-                close()
-        finally:
-            _scope.reset(token)
-            self._gate.end_of_request(self._scope)
+        return ContextBoundIterable(iterable, _scope, scope,
+                                    on_close=lambda: self.gate.end_of_request(scope))

@@ -8,36 +8,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.dashboard.static.apps import AppSwitch
 from tests.dashboard.static.browser import fresh_page, screenshot
-from tests.support.server import Server, gunicorn_server
+from tests.support.server import Server
 
-TOML = """
-[dashboard]
-plugins = []
-app_factory = "tests.dashboard.static.apps:create_app"
-"""
 BANNER = '[data-testid="degraded-banner"]'
 pytestmark = pytest.mark.timeout(90)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with gunicorn_server(tmp_path_factory.mktemp("pages"), TOML, workers=1) as running:
-        yield running
-
-
-@pytest.fixture
-def switch(server: Server) -> AppSwitch:
-    app_switch = AppSwitch(Path(server.config_path).parent / "run")
-    app_switch.normal()
-    app_switch.clear_log()
-    return app_switch
 
 
 @pytest.fixture

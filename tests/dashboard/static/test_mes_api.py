@@ -8,38 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from itertools import pairwise
-from pathlib import Path
 
 import pytest
-import requests
 from playwright.sync_api import Browser, Page
 
 from tests.dashboard.static.apps import AppSwitch
 from tests.dashboard.static.browser import call, fresh_page, open_client_page
-from tests.support.server import Server, free_port, gunicorn_server
+from tests.support.server import Server, free_port
 
-TOML = """
-[dashboard]
-plugins = []
-app_factory = "tests.dashboard.static.apps:create_app"
-"""
 REPORTS = "/api/reports"
 pytestmark = pytest.mark.timeout(60)  # a client that never settles must fail, not hang the run
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with gunicorn_server(tmp_path_factory.mktemp("mesapi"), TOML, workers=1) as running:
-        yield running
-
-
-@pytest.fixture
-def switch(server: Server) -> AppSwitch:
-    app_switch = AppSwitch(Path(server.config_path).parent / "run")
-    app_switch.normal()
-    requests.get(server.url + "/static/mes-api.js", timeout=10)  # the switch file is in place
-    app_switch.clear_log()
-    return app_switch
 
 
 @pytest.fixture
