@@ -10,21 +10,15 @@ import pytest
 from dashboard.clock import ManualClock
 from plugins.recovery.audit import AuditLog
 from plugins.recovery.lifecycle import WorkerExits, describe_exit
-from plugins.recovery.policy import ChurnRule, CooldownRule, RestartPolicy
-from plugins.recovery.restarts import Restarts
-from plugins.recovery.store import Heartbeat, RestartStore, store_engine
+from plugins.recovery.store import Heartbeat, RestartStore
+from tests.plugins.recovery.parts import HOST_KEY, restart_parts
 
 
 @pytest.fixture
 def parts(tmp_path: Path) -> Iterator[tuple[WorkerExits, RestartStore, AuditLog, ManualClock]]:
-    clock = ManualClock()
-    store = RestartStore(store_engine("", tmp_path))
-    store.create_schema()
-    audit = AuditLog(tmp_path / "audit.jsonl")
-    restarts = Restarts(store, RestartPolicy(ChurnRule(600, 3), CooldownRule(60)), audit, clock,
-                        "h:1")
-    yield WorkerExits(restarts, store, "h:1"), store, audit, clock
-    store.close()
+    rig = restart_parts(tmp_path)
+    yield WorkerExits(rig.restarts, rig.store, HOST_KEY), rig.store, rig.audit, rig.clock
+    rig.store.close()
 
 
 def beat(store: RestartStore, clock: ManualClock, pid: int) -> None:

@@ -11,10 +11,10 @@ import pytest
 from dashboard.clock import ManualClock
 from plugins.recovery.audit import AuditLog
 from plugins.recovery.heartbeat import Heartbeater, WorkerReading
-from plugins.recovery.policy import ChurnRule, CooldownRule, RestartPolicy
 from plugins.recovery.restarts import RestartRequest, Restarts
-from plugins.recovery.store import EPOCH, RestartStore, store_engine
+from plugins.recovery.store import EPOCH, RestartStore
 from plugins.recovery.watchdog import Watchdog
+from tests.plugins.recovery.parts import restart_parts
 
 AUTO_AFTER = 30
 
@@ -36,12 +36,8 @@ class Rig:
 
 @pytest.fixture
 def rig(tmp_path: Path) -> Iterator[Rig]:
-    clock = ManualClock()
-    store = RestartStore(store_engine("", tmp_path))
-    store.create_schema()
-    audit = AuditLog(tmp_path / "audit.jsonl")
-    restarts = Restarts(store, RestartPolicy(ChurnRule(600, 2), CooldownRule(10)), audit, clock,
-                        "h:1")
+    parts = restart_parts(tmp_path, churn_threshold=2, cooldown_seconds=10)
+    clock, store, audit, restarts = parts.clock, parts.store, parts.audit, parts.restarts
     reloads: list[int] = []
     watchdog = Watchdog(restarts, lambda: store.workers("h:1", EPOCH), clock, AUTO_AFTER, 1.0,
                         lambda: reloads.append(1))
