@@ -23,12 +23,12 @@ from dashboard import PROJECT_NAME, hookspecs
 from dashboard.clock import Clock, SystemClock
 from dashboard.config import Settings
 from dashboard.db import build_engine, install_event_fanout
+from dashboard.hookcalls import call_plugin, hook_logger
 from dashboard.pipeline import ExceptionMapper, LastResortCatcher
 from dashboard.registry import load_plugin
 from dashboard.types import WSGIApp
 
 TRACE_ENV = "DASHBOARD_TRACE_HOOKS"
-hook_logger = logging.getLogger("dashboard.hooks")
 
 
 class PluginOrderError(Exception):
@@ -54,8 +54,8 @@ class Host:
             plugin = given[name] if name in given else load_plugin(name)
             self.pm.register(plugin, name=name)
             _refuse_reordering(self.pm, name)
-        self._tracing = os.environ.get(TRACE_ENV, "") not in ("", "0")
-        if self._tracing:
+        self.tracing = os.environ.get(TRACE_ENV, "") not in ("", "0")
+        if self.tracing:
             _make_trace_visible()
             self.pm.trace.root.setwriter(lambda message: hook_logger.info(message.rstrip()))
             self.pm.enable_tracing()
@@ -111,17 +111,8 @@ class Host:
 
     def _wrap_with(self, name: str, app: WSGIApp) -> WSGIApp:
         """Call one plugin's ``dashboard_wrap_wsgi``: wrappers nest in TOML order, one by one."""
-        for impl in self.hook.dashboard_wrap_wsgi.get_hookimpls():
-            if impl.plugin_name == name:
-                arguments = {"app": app, "host": self}
-                # Called directly (not through pluggy), so traced here like pluggy would.
-                level = logging.INFO if self._tracing else logging.DEBUG
-                hook_logger.log(level, "  dashboard_wrap_wsgi [hook] plugin: %s", name)
-                wrapped = impl.function(*(arguments[arg] for arg in impl.argnames))
-                hook_logger.log(level, "  finish dashboard_wrap_wsgi --> %s [hook]",
-                                type(wrapped).__name__)
-                return app if wrapped is None else wrapped
-        return app
+        wrapped = call_plugin(self, name, "dashboard_wrap_wsgi", app=app, host=self)
+        return app if wrapped is None else wrapped
 
     def close(self) -> None:
         """Release the engine's connections (tests, shutdown)."""

@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from dashboard import hookimpl
 from dashboard.checks import CheckResult, Recommendation
+from dashboard.resilience import collect_thresholds
 from plugins.health import prometheus
 from plugins.health.middleware import HealthEndpoints
-from plugins.health.payload import collect_thresholds, restart_policy
+from plugins.health.payload import restart_policy
 from plugins.health.pool_check import pool_check
 from plugins.health.rules import recommend, situation_of
 from plugins.health.settings import HealthSettings

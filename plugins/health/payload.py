@@ -22,9 +22,10 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from dashboard.checks import ACTION_STRENGTH, CheckResult, Recommendation
+from dashboard.checks import CheckResult
 from dashboard.contract import utc_timestamp
-from plugins.health.collect import ask_each, first_answer
+from dashboard.hookcalls import first_answer
+from dashboard.resilience import collect_checks, resilience_block, strongest_vote
 
 if TYPE_CHECKING:
     from dashboard.host import Host
@@ -34,45 +35,10 @@ REASON_PRIORITY = ("database_unreachable", "circuit_breaker_open", "db_pool_satu
 RESTART_CHURN_EXCEEDED = "restart_churn_exceeded"
 
 
-def collect_checks(host: Host, deep: bool) -> dict[str, CheckResult]:
-    """Every enabled plugin's checks by name; a raising plugin becomes one ``fail`` check."""
-    checks: dict[str, CheckResult] = {}
-    for answer in ask_each(host, "dashboard_health_checks", host=host, deep=deep):
-        if answer.error is not None:
-            checks[answer.plugin] = CheckResult(
-                answer.plugin, "fail", {"error": type(answer.error).__name__})
-            continue
-        results = answer.result if isinstance(answer.result, list | tuple) else [answer.result]
-        for result in results:
-            if isinstance(result, CheckResult):
-                checks[result.name] = result
-    return checks
-
-
-def collect_thresholds(host: Host) -> dict[str, Any]:
-    thresholds: dict[str, Any] = {}
-    for answer in ask_each(host, "dashboard_resilience_thresholds", host=host):
-        if answer.error is None and isinstance(answer.result, Mapping):
-            thresholds.update(answer.result)
-    return thresholds
-
-
 def restart_policy(host: Host) -> dict[str, Any] | None:
     """The recovery plugin's ``{"policy": ..., "restart_churn": ...}``, or ``None``."""
     answer = first_answer(host, "dashboard_restart_policy", host=host)
     return answer if isinstance(answer, Mapping) else None
-
-
-def strongest_vote(host: Host, checks: Mapping[str, CheckResult]) -> Recommendation:
-    """The strongest ``dashboard_recommendation`` vote; ties keep TOML order."""
-    best: Recommendation | None = None
-    for answer in ask_each(host, "dashboard_recommendation", host=host, checks=checks):
-        vote = answer.result
-        if answer.error is not None or not isinstance(vote, Recommendation):
-            continue
-        if best is None or ACTION_STRENGTH[vote.action] > ACTION_STRENGTH[best.action]:
-            best = vote
-    return best or Recommendation("observe", "no plugin voted")
 
 
 def status_of(checks: Mapping[str, CheckResult], churn_exceeded: bool) -> str:
@@ -108,12 +74,7 @@ def build_payload(host: Host, deep: bool) -> dict[str, Any]:
         "timestamp": utc_timestamp(host.clock.now()),
         "worker_pid": os.getpid(),
         "checks": {name: check.payload() for name, check in checks.items()},
-        "resilience": {
-            "thresholds": collect_thresholds(host),
-            "recommendation": {"action": recommendation.action, "reason": recommendation.reason},
-            "policy": policy.get("policy") if policy else None,
-            "restart_churn": churn if policy else None,
-        },
+        "resilience": resilience_block(host, recommendation, policy),
     }
 
 

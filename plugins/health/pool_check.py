@@ -1,55 +1,18 @@
 """The ``pool`` check: how full this worker's connection pool is, read without touching the DB.
 
-``saturation = checked_out / max_capacity`` with ``max_capacity = pool_size + max_overflow``.
 At ``pool_saturation_warning`` the check warns, at ``pool_saturation_critical`` it fails; either
 way the host is ``degraded`` with the reason ``db_pool_saturated``. The figures are per worker:
-each gunicorn worker has its own pool.
+each gunicorn worker has its own pool (see :mod:`dashboard.poolstats`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from dashboard.checks import CheckResult, CheckStatus
+from dashboard.checks import CheckResult
+from dashboard.poolstats import pool_figures, saturation_status
 
 POOL_SATURATED = "db_pool_saturated"
-
-
-def pool_figures(pool: Any, max_overflow: int) -> dict[str, Any]:
-    """``size``, ``checked_out``, ``overflow``, ``max_capacity``, ``saturation`` of ``pool``.
-
-    SQLAlchemy's ``QueuePool.overflow()`` starts at ``-pool_size`` and counts connections opened
-    beyond the pool size; the contract reports only the part above zero. Pools without these
-    methods (``NullPool``, ``StaticPool``) report zeros rather than failing.
-    """
-    size = _call_int(pool, "size")
-    checked_out = _call_int(pool, "checkedout")
-    overflow = max(0, _call_int(pool, "overflow"))
-    max_capacity = size + max_overflow
-    saturation = checked_out / max_capacity if max_capacity > 0 else 0.0
-    return {
-        "size": size,
-        "checked_out": checked_out,
-        "overflow": overflow,
-        "max_capacity": max_capacity,
-        "saturation": round(saturation, 4),
-    }
-
-
-def _call_int(pool: Any, method: str) -> int:
-    function = getattr(pool, method, None)
-    if function is None:
-        return 0
-    value = function()
-    return value if isinstance(value, int) else 0
-
-
-def saturation_status(saturation: float, warning: float, critical: float) -> CheckStatus:
-    if saturation >= critical:
-        return "fail"
-    if saturation >= warning:
-        return "warn"
-    return "pass"
 
 
 def pool_check(pool: Any, max_overflow: int, warning: float, critical: float) -> CheckResult:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
 from dashboard.contract import error_response, success_response, utc_timestamp
+from dashboard.resilience import collect_checks, resilience_block, strongest_vote
 from plugins.recovery import readings
 from plugins.recovery.restarts import RestartRequest, master_pid, master_reloader
 from plugins.recovery.store import Heartbeat, RestartRecord
@@ -155,19 +156,14 @@ class AdminApi:
 
     def system_status(self, environ: WSGIEnviron) -> Response:
         self.recovery.ensure_listed(os.getpid())
-        checks = readings.current_checks(self.host)
+        checks = collect_checks(self.host, deep=False)
         verdict = self.recovery.verdict()
-        vote = readings.recommendation(self.host, checks)
         breaker = checks.get("breaker")
+        policy = {"policy": verdict.payload(), "restart_churn": verdict.churn.payload()}
         return success_response(environ, {
             "database": readings.database_figures(self.host, checks),
             "breaker": breaker.payload() if breaker is not None else None,
-            "resilience": {
-                "thresholds": readings.thresholds(self.host),
-                "recommendation": {"action": vote.action, "reason": vote.reason},
-                "policy": verdict.payload(),
-                "restart_churn": verdict.churn.payload(),
-            },
+            "resilience": resilience_block(self.host, strongest_vote(self.host, checks), policy),
             "workers": [worker_payload(w) for w in self.recovery.live_workers()],
             "restart_churn": verdict.churn.payload(),
         })

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from dashboard.resilience import collect_checks, strongest_vote
 from plugins.recovery import readings
 from plugins.recovery.audit import AuditLog
 from plugins.recovery.heartbeat import MISSED_BEATS_FOR_DEAD, Heartbeater, WorkerReading
@@ -98,9 +99,9 @@ class Recovery:
             host = self.host
 
             def read() -> WorkerReading:
-                checks = readings.current_checks(host)
+                checks = collect_checks(host, deep=False)
                 return WorkerReading(readings.breaker_state(checks),
-                                     readings.recommendation(host, checks).action)
+                                     strongest_vote(host, checks).action)
 
             self.heartbeater = Heartbeater(self.store, host.clock, self.host_key, pid,
                                            self.heartbeat_interval, read)
