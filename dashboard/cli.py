@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from dashboard import __version__
-from dashboard.config import CONFIG_PATH_ENV, ConfigError, Settings, load_settings
+from dashboard.config import CONFIG_PATH_ENV, ConfigError, Settings, load_settings, print_problems
 
 EXIT_OK = 0
 EXIT_INVALID = 2
@@ -26,8 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or EXIT_OK)
     except ConfigError as error:
-        for problem in error.problems:
-            print(problem, file=sys.stderr)
+        print_problems(error)
         return EXIT_INVALID
 
 

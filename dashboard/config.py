@@ -14,6 +14,7 @@ import copy
 import importlib
 import os
 import re
+import sys
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -337,6 +338,24 @@ def load_settings(config_path: str | os.PathLike[str] | None = None,
         sources=sources,
         config_path=path if from_file else None,
     )
+
+
+def load_settings_or_exit() -> Settings:
+    """The validated settings, or exit 2 with one line per problem on stderr (never a traceback).
+
+    For processes that cannot start without settings: the gunicorn master and every worker.
+    """
+    try:
+        return load_settings()
+    except ConfigError as error:
+        print_problems(error)
+        raise SystemExit(2) from None
+
+
+def print_problems(error: ConfigError) -> None:
+    """One line per problem on stderr, naming the key path and the value's source."""
+    for problem in error.problems:
+        print(problem, file=sys.stderr)
 
 
 def _record_sources(data: Mapping[str, Any], prefix: str, source: str,

@@ -17,11 +17,10 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
-from dashboard.config import ConfigError, Settings, load_settings, peek_runtime_dir
+from dashboard.config import load_settings_or_exit, peek_runtime_dir
 from dashboard.metrics import MULTIPROC_ENV, enable_multiprocess
 
 MASTER_PID_ENV = "DASHBOARD_MASTER_PID"
@@ -35,18 +34,8 @@ def _prepare_metrics_dir() -> None:
         enable_multiprocess(directory)
 
 
-def load_or_exit() -> Settings:
-    """The validated settings, or exit 2 with one line per problem (never a traceback)."""
-    try:
-        return load_settings()
-    except ConfigError as error:
-        for problem in error.problems:
-            print(problem, file=sys.stderr)
-        raise SystemExit(2) from None
-
-
 _prepare_metrics_dir()
-_settings = load_or_exit()
+_settings = load_settings_or_exit()
 
 bind = _settings.server.bind
 workers = _settings.server.workers
@@ -72,7 +61,7 @@ def _host_of_master() -> Any:
     if _master_host is None:
         from dashboard.host import Host
 
-        _master_host = Host(load_or_exit()).configure()
+        _master_host = Host(load_settings_or_exit()).configure()
     return _master_host
 
 

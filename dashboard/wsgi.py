@@ -6,14 +6,13 @@ built when a worker imports this module, so every worker has its own engine and 
 
 from __future__ import annotations
 
+from dashboard.config import load_settings_or_exit
 from dashboard.host import Host
 from dashboard.types import WSGIApp
 
 
 def create_wsgi_app() -> WSGIApp:
-    from dashboard.gunicorn_conf import load_or_exit
-
-    return Host(load_or_exit()).build_app()
+    return Host(load_settings_or_exit()).build_app()
 
 
 app = create_wsgi_app()
