@@ -441,14 +441,21 @@ def _humane(item: Mapping[str, Any]) -> str:
     return template.format(**(item.get("ctx") or {}))
 
 
+def resolve_factory(spec: str) -> Any:
+    """The object named by ``"package.module:attribute.path"`` (imports the module)."""
+    module_name, _, attribute = spec.partition(":")
+    target: Any = importlib.import_module(module_name)
+    for part in attribute.split("."):
+        target = getattr(target, part)
+    return target
+
+
 def _check_app_factory(spec: str, sources: Mapping[str, str]) -> list[ConfigProblem]:
     """The factory must import and be callable, or the server would start and fail per worker."""
     source = sources.get("dashboard.app_factory", "default")
     module_name, _, attribute = spec.partition(":")
     try:
-        target: Any = importlib.import_module(module_name)
-        for part in attribute.split("."):
-            target = getattr(target, part)
+        target = resolve_factory(spec)
     except ImportError as error:
         return [ConfigProblem("dashboard.app_factory",
                               f"cannot import module {module_name!r} ({type(error).__name__})",

@@ -8,7 +8,6 @@ results, and ``firstresult`` answers.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 from functools import cached_property
@@ -21,7 +20,7 @@ from sqlalchemy.engine import Engine
 
 from dashboard import PROJECT_NAME, hookspecs
 from dashboard.clock import Clock, SystemClock
-from dashboard.config import Settings
+from dashboard.config import Settings, resolve_factory
 from dashboard.db import build_engine, install_event_fanout
 from dashboard.hookcalls import call_plugin, hook_logger
 from dashboard.pipeline import ExceptionMapper, LastResortCatcher
@@ -103,11 +102,7 @@ class Host:
         return pipeline
 
     def _make_app(self) -> WSGIApp:
-        module_name, _, attribute = self.settings.dashboard.app_factory.partition(":")
-        factory: Any = importlib.import_module(module_name)
-        for part in attribute.split("."):
-            factory = getattr(factory, part)
-        return factory(self)
+        return resolve_factory(self.settings.dashboard.app_factory)(self)
 
     def _wrap_with(self, name: str, app: WSGIApp) -> WSGIApp:
         """Call one plugin's ``dashboard_wrap_wsgi``: wrappers nest in TOML order, one by one."""
