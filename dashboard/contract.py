@@ -90,6 +90,11 @@ def retry_after_seconds(seconds: float) -> int:
     return max(1, math.ceil(seconds))
 
 
+def plain_number(value: float) -> int | float:
+    """``600`` rather than ``600.0`` when a (float) setting is whole, as payloads show them."""
+    return int(value) if float(value).is_integer() else value
+
+
 def request_id(environ: dict[str, Any]) -> str:
     """The request's id: the client's ``X-Request-ID`` when it is sane, else a generated one.
 

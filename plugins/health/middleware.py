@@ -72,11 +72,12 @@ class HealthEndpoints:
             if answer.hit:
                 series().health_cache_hits.inc()
             cache = {"hit": answer.hit, "age_seconds": round(answer.age_seconds, 3),
-                     "ttl_seconds": _number(memo.ttl_seconds)}
+                     "ttl_seconds": contract.plain_number(memo.ttl_seconds)}
         except Exception as error:
             logger.exception("health payload could not be computed")
             payload = failure_payload(error, self.host)
-            cache = {"hit": False, "age_seconds": 0.0, "ttl_seconds": _number(memo.ttl_seconds)}
+            cache = {"hit": False, "age_seconds": 0.0,
+                     "ttl_seconds": contract.plain_number(memo.ttl_seconds)}
         payload = _with_cache(payload, cache)
         status = 503 if payload["status"] == "unhealthy" else 200
         return contract.json_response(payload, status, dict(NO_STORE))
@@ -107,8 +108,4 @@ def _with_cache(payload: dict[str, Any], cache: dict[str, Any]) -> dict[str, Any
     ordered["cache"] = cache
     ordered.update((key, value) for key, value in payload.items() if key not in ordered)
     return ordered
-
-
-def _number(value: float) -> float | int:
-    return int(value) if float(value).is_integer() else value
 

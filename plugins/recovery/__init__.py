@@ -16,10 +16,9 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from dashboard import hookimpl
+from dashboard import contract, hookimpl
 from dashboard.checks import CheckResult
 from plugins.recovery.admin import AdminApi
-from plugins.recovery.policy import whole_seconds
 from plugins.recovery.settings import RecoverySettings
 from plugins.recovery.state import recovery_of
 from plugins.recovery.watchdog import Watchdog
@@ -72,10 +71,10 @@ def dashboard_restart_policy(host: Host) -> dict[str, Any] | None:
 def dashboard_resilience_thresholds(host: Host) -> dict[str, float | int]:
     settings = recovery_of(host).settings
     return {
-        "restart_churn_window_seconds": whole_seconds(settings.churn_window_seconds),
+        "restart_churn_window_seconds": contract.plain_number(settings.churn_window_seconds),
         "restart_churn_threshold": settings.churn_threshold,
-        "restart_cooldown_seconds": whole_seconds(settings.cooldown_seconds),
-        "auto_recover_after_seconds": whole_seconds(settings.auto_recover_after_seconds),
+        "restart_cooldown_seconds": contract.plain_number(settings.cooldown_seconds),
+        "auto_recover_after_seconds": contract.plain_number(settings.auto_recover_after_seconds),
     }
 
 

@@ -14,14 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from dashboard.contract import utc_timestamp
+from dashboard.contract import plain_number, utc_timestamp
 
 PolicyState = Literal["allowed", "cooling_down", "blocked"]
-
-
-def whole_seconds(seconds: float) -> int | float:
-    """Settings are floats; show ``600`` rather than ``600.0`` when the value is whole."""
-    return int(seconds) if float(seconds).is_integer() else seconds
 
 
 def remaining_seconds(delta: timedelta) -> int:
@@ -44,7 +39,7 @@ class ChurnStatus:
     clears_at: datetime | None
 
     def payload(self) -> dict[str, Any]:
-        return {"window_seconds": whole_seconds(self.window_seconds), "threshold": self.threshold,
+        return {"window_seconds": plain_number(self.window_seconds), "threshold": self.threshold,
                 "count": self.count, "exceeded": self.exceeded}
 
 
@@ -128,7 +123,7 @@ class RestartPolicy:
             return PolicyVerdict(
                 "blocked", cooldown_left,
                 f"restarts blocked: {churn.count} restarts in the last "
-                f"{whole_seconds(churn.window_seconds)}s (threshold {churn.threshold}); "
+                f"{plain_number(churn.window_seconds)}s (threshold {churn.threshold}); "
                 "investigate the cause; a restart now needs override and acknowledge; "
                 f"unblocks at {utc_timestamp(churn.clears_at)}", churn)
         if cooldown_left > 0:
