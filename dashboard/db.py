@@ -15,6 +15,7 @@ Two jobs live here because both are about what the database layer does for the h
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import threading
 import time
@@ -127,6 +128,22 @@ def _install_sqlite_deadline(engine: Engine, timeout_s: float) -> None:
             record = getattr(connection.connection, "_connection_record", None)
             if record is not None:
                 record.info.pop(_SQLITE_DEADLINE, None)
+
+
+def socket_fileno(dbapi_connection: Any) -> int | None:
+    """The OS socket of a DBAPI connection (psycopg 3, psycopg2, drivers with ``fileno()``).
+
+    ``None`` for connections without one (SQLite). Watchdogs that must unblock a connection
+    stuck on a silent server shut this socket down.
+    """
+    pgconn = getattr(dbapi_connection, "pgconn", None)
+    with contextlib.suppress(Exception):
+        if pgconn is not None:
+            return int(pgconn.socket)
+        fileno = getattr(dbapi_connection, "fileno", None)
+        if fileno is not None:
+            return int(fileno())
+    return None
 
 
 # -- events of every engine in the process -> hooks of the host serving the request ------------

@@ -33,7 +33,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 
-from dashboard.db import current_host
+from dashboard.db import current_host, socket_fileno
 
 _TOKEN_KEY = "dashboard_deadline_token"
 _GRACE_SECONDS = 1.0
@@ -99,18 +99,6 @@ class DeadlineWatch:
 _watch = DeadlineWatch()
 _installed = False
 _install_lock = threading.Lock()
-
-
-def socket_fileno(dbapi_connection: Any) -> int | None:
-    """The OS socket of a DBAPI connection (psycopg 3, psycopg2), or ``None``."""
-    pgconn = getattr(dbapi_connection, "pgconn", None)
-    with contextlib.suppress(Exception):
-        if pgconn is not None:
-            return int(pgconn.socket)
-        fileno = getattr(dbapi_connection, "fileno", None)
-        if fileno is not None:
-            return int(fileno())
-    return None
 
 
 def _shutdown_socket(fileno: int) -> None:

@@ -36,7 +36,7 @@ from sqlalchemy.engine import Engine
 
 from dashboard.checks import CheckResult
 from dashboard.config import DatabaseSection
-from dashboard.db import build_engine, exclude_from_observation
+from dashboard.db import build_engine, exclude_from_observation, socket_fileno
 from dashboard.dbfaults import classify
 
 PROBE_SQL = "SELECT 1 AS dashboard_health_probe"
@@ -133,12 +133,11 @@ class DatabaseProbe:
 
     def _watch_socket(self, connection: Any) -> None:
         """Keep a duplicate of the connection's socket, so a timed-out waiter can wake us."""
-        dbapi_connection = connection.connection.dbapi_connection
-        fileno = getattr(dbapi_connection, "fileno", None)
+        fileno = socket_fileno(connection.connection.dbapi_connection)
         if fileno is None:
             return  # e.g. SQLite: no socket; its statement deadline bounds the probe
         with contextlib.suppress(Exception), self._socket_lock:
-            self._socket = socket.socket(fileno=os.dup(fileno()))
+            self._socket = socket.socket(fileno=os.dup(fileno))
 
     def _unwatch_socket(self) -> None:
         with self._socket_lock:
