@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pluggy
 from pydantic import BaseModel
@@ -28,6 +30,7 @@ from dashboard.registry import load_plugin
 from dashboard.types import WSGIApp
 
 TRACE_ENV = "DASHBOARD_TRACE_HOOKS"
+T = TypeVar("T")
 
 
 class PluginOrderError(Exception):
@@ -59,6 +62,8 @@ class Host:
             self.pm.trace.root.setwriter(lambda message: hook_logger.info(message.rstrip()))
             self.pm.enable_tracing()
         self._configured = False
+        self._plugin_states: dict[str, Any] = {}
+        self._plugin_states_lock = threading.Lock()
 
     @property
     def hook(self) -> Any:
@@ -72,6 +77,18 @@ class Host:
     def plugin_settings(self, section: str) -> BaseModel:
         """The validated ``[plugins.<section>]`` model."""
         return self.settings.plugin(section)
+
+    def plugin_state(self, name: str, create: Callable[[], T] | None = None) -> T | None:
+        """A plugin's state for this host, made by ``create()`` on first use.
+
+        Plugins are usually modules, shared by every host of the process (tests build many);
+        what belongs to one host lives here and goes away with it. Without ``create`` the
+        state is only looked up (``None`` when there is none yet).
+        """
+        with self._plugin_states_lock:
+            if name not in self._plugin_states and create is not None:
+                self._plugin_states[name] = create()
+            return self._plugin_states.get(name)
 
     def plugin_enabled(self, name: str) -> bool:
         return name in self.plugin_names

@@ -9,7 +9,6 @@ left until HALF_OPEN. State is per worker process and per host.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -54,12 +53,9 @@ class BreakerRuntime:
         self.notifier(transition)
 
 
-_runtimes: weakref.WeakKeyDictionary[Any, BreakerRuntime] = weakref.WeakKeyDictionary()
-
-
 def runtime_of(host: Host) -> BreakerRuntime | None:
     """This host's breaker, once configured (``None`` when the plugin is not enabled there)."""
-    return _runtimes.get(host)
+    return host.plugin_state(SECTION)
 
 
 def _publish(state: State) -> None:
@@ -78,26 +74,28 @@ def dashboard_settings_model() -> tuple[str, type[BreakerSettings]]:
 def dashboard_configure(host: Host) -> None:
     settings = host.plugin_settings(SECTION)
     assert isinstance(settings, BreakerSettings)
-    _runtimes[host] = BreakerRuntime(settings, host.clock.monotonic)
+    host.plugin_state(SECTION, lambda: BreakerRuntime(settings, host.clock.monotonic))
 
 
 @hookimpl
 def dashboard_wrap_wsgi(app: WSGIApp, host: Host) -> WSGIApp:
-    gate = _runtimes[host].gate
+    runtime = runtime_of(host)
+    assert runtime is not None, "dashboard_configure runs before the pipeline is built"
+    gate = runtime.gate
     gate_pool_waits(host.engine, host, gate.check)  # refuse before a pool wait, not after it
     return BreakerMiddleware(app, gate)
 
 
 @hookimpl
 def dashboard_db_checkout(host: Host) -> None:
-    runtime = _runtimes.get(host)
+    runtime = runtime_of(host)
     if runtime is not None:
         runtime.gate.check()
 
 
 @hookimpl
 def dashboard_db_outcome(host: Host, outcome: DbOutcome) -> None:
-    runtime = _runtimes.get(host)
+    runtime = runtime_of(host)
     if runtime is not None:
         runtime.gate.observe(outcome)
 
@@ -124,7 +122,7 @@ def _find_refusal(exc: BaseException | None) -> CircuitOpenError | None:
 
 @hookimpl
 def dashboard_health_checks(host: Host) -> list[CheckResult]:
-    runtime = _runtimes.get(host)
+    runtime = runtime_of(host)
     if runtime is None:
         return []
     snapshot = runtime.breaker.snapshot()
@@ -141,7 +139,7 @@ def dashboard_health_checks(host: Host) -> list[CheckResult]:
 
 @hookimpl
 def dashboard_resilience_thresholds(host: Host) -> dict[str, float | int]:
-    runtime = _runtimes.get(host)
+    runtime = runtime_of(host)
     if runtime is None:
         return {}
     return {"breaker_failure_rate": runtime.settings.failure_rate_threshold}

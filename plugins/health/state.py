@@ -6,7 +6,6 @@ a weak mapping keyed by the host rather than in module globals.
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -32,19 +31,18 @@ class HealthState:
     pool_tracked: bool = False
 
 
-_states: weakref.WeakKeyDictionary[Any, HealthState] = weakref.WeakKeyDictionary()
-
-
 def state_of(host: Host) -> HealthState:
     """This host's health state, created on first use."""
-    state = _states.get(host)
-    if state is None:
+
+    def create() -> HealthState:
         settings = cast(HealthSettings, host.plugin_settings(SECTION))
         ttl = 0.0 if host.testing else float(settings.memo_ttl_seconds)
-        state = HealthState(
+        return HealthState(
             settings=settings,
             memo=SingleFlightMemo(host.clock, ttl),
             probe=DatabaseProbe(host.settings.database, settings.deep_timeout_ms),
         )
-        _states[host] = state
+
+    state = host.plugin_state(SECTION, create)
+    assert state is not None
     return state

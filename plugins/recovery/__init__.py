@@ -20,14 +20,13 @@ from dashboard import contract, hookimpl
 from dashboard.checks import CheckResult
 from plugins.recovery.admin import AdminApi
 from plugins.recovery.settings import RecoverySettings
-from plugins.recovery.state import recovery_of
+from plugins.recovery.state import SECTION, recovery_of
 from plugins.recovery.watchdog import Watchdog
 
 if TYPE_CHECKING:
     from dashboard.host import Host
     from dashboard.types import WSGIApp
 
-SECTION = "recovery"
 STORE_UNAVAILABLE = "restart_store_unavailable"
 #: Heartbeat rows this old belong to masters that died without reaping their workers.
 STALE_HEARTBEATS = timedelta(hours=1)

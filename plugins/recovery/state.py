@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import weakref
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -32,6 +31,7 @@ if TYPE_CHECKING:
     from dashboard.host import Host
 
 logger = logging.getLogger("dashboard.recovery")
+SECTION = "recovery"
 
 #: Heartbeats are at least this frequent, whatever the watchdog interval.
 MAX_HEARTBEAT_INTERVAL_SECONDS = 5.0
@@ -57,7 +57,7 @@ class Recovery:
 
     @classmethod
     def build(cls, host: Host) -> Recovery:
-        settings = host.plugin_settings("recovery")
+        settings = host.plugin_settings(SECTION)
         assert isinstance(settings, RecoverySettings)
         store = RestartStore(store_engine(settings.store_url, host.runtime_dir))
         try:
@@ -127,12 +127,8 @@ class Recovery:
         self.store.close()
 
 
-_recoveries: weakref.WeakKeyDictionary[Host, Recovery] = weakref.WeakKeyDictionary()
-
-
 def recovery_of(host: Host) -> Recovery:
     """This host's recovery parts, built on first use."""
-    recovery = _recoveries.get(host)
-    if recovery is None:
-        recovery = _recoveries[host] = Recovery.build(host)
+    recovery = host.plugin_state(SECTION, lambda: Recovery.build(host))
+    assert recovery is not None
     return recovery
