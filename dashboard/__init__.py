@@ -1,12 +1,14 @@
 """dashboard: a plugin-based WSGI host that keeps a database-backed app serving, honestly degraded.
 
-Plugin authors need only :data:`hookimpl`; the hooks themselves are documented in
-:mod:`dashboard.hookspecs`.
+Plugin authors need :data:`hookimpl` and, for per-host state, :class:`StateKey`; the hooks
+themselves are documented in :mod:`dashboard.hookspecs`.
 """
 
 from importlib.metadata import PackageNotFoundError, version
 
 import pluggy
+
+from dashboard.types import StateKey
 
 PROJECT_NAME = "dashboard"
 
@@ -18,4 +20,4 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0"
 
-__all__ = ["PROJECT_NAME", "__version__", "hookimpl", "hookspec"]
+__all__ = ["PROJECT_NAME", "StateKey", "__version__", "hookimpl", "hookspec"]

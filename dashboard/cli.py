@@ -1,4 +1,4 @@
-"""``dashboard``: serve, check, plugins, init-db (CONTRACT §1).
+"""``dashboard``: serve, check, plugins, init-db.
 
 Every command that reads the config exits 2 on an invalid one, printing one line per problem
 with the key path and its source, never a traceback.
@@ -12,7 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from dashboard import __version__
-from dashboard.config import CONFIG_PATH_ENV, ConfigError, Settings, load_settings, print_problems
+from dashboard.config import CONFIG_PATH_ENV, DEFAULT_CONFIG_PATH, FLAG_SOURCES_ENV
+from dashboard.problems import ConfigError, print_problems
+from dashboard.registry import load_installed_settings as load_settings
+from dashboard.sections import Settings
 
 EXIT_OK = 0
 EXIT_INVALID = 2
@@ -52,11 +55,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    # Flags travel as environment overrides so that every worker, and every reload, sees them.
+    # Flags travel as environment overrides so that every worker, and every reload, sees them;
+    # FLAG_SOURCES_ENV makes a problem with one name the flag, not the variable.
+    flags = []
     if args.bind:
         os.environ["DASHBOARD__SERVER__BIND"] = args.bind
+        flags.append("DASHBOARD__SERVER__BIND=--bind")
     if args.workers is not None:
         os.environ["DASHBOARD__SERVER__WORKERS"] = str(args.workers)
+        flags.append("DASHBOARD__SERVER__WORKERS=--workers")
+    if flags:
+        os.environ[FLAG_SOURCES_ENV] = ",".join(flags)
     import dashboard.gunicorn_conf  # noqa: F401  # validates (exit 2) and prepares metrics first
     from dashboard.server import serve
 
@@ -66,7 +75,11 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     settings = load_settings()
-    print(f"config: {settings.config_path} (valid)")
+    if settings.config_path is None:
+        print(f"config: no file read ({os.environ.get(CONFIG_PATH_ENV) or DEFAULT_CONFIG_PATH} "
+              "not found): defaults and environment only (valid)")
+    else:
+        print(f"config: {settings.config_path} (valid)")
     enabled = set(settings.dashboard.plugins)
     width = max(len(path) for path, _, _ in settings.effective())
     for path, value, source in settings.effective():

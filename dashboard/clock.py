@@ -1,18 +1,25 @@
-"""Time as the host and plugins see it: injectable, so time-based policies test without sleeping."""
+"""Time as the host and plugins see it: one injectable clock, so time-based policies test without
+sleeping (tenacity's injectable ``sleep``, pytest's manual clocks).
+
+Every part that measures durations, stamps times or waits takes a :class:`Clock`, never a bare
+``time.monotonic`` function or a ``now`` argument.
+"""
 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
 class Clock(Protocol):
-    """A monotonic clock for durations and a wall clock for timestamps (always UTC-aware)."""
+    """A monotonic clock for durations, a wall clock for timestamps (UTC-aware), and a sleep."""
 
     def monotonic(self) -> float: ...
 
     def now(self) -> datetime: ...
+
+    def sleep(self, seconds: float) -> None: ...
 
 
 class SystemClock:
@@ -24,9 +31,12 @@ class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
 
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
 
 class ManualClock:
-    """A clock that moves only when told to: ``advance(seconds)``. For tests."""
+    """A clock that moves only when told to: ``advance(seconds)``, or ``sleep``. For tests."""
 
     def __init__(self, start: datetime | None = None) -> None:
         self._offset = 0.0
@@ -36,9 +46,10 @@ class ManualClock:
         return 1000.0 + self._offset
 
     def now(self) -> datetime:
-        from datetime import timedelta
-
         return self._start + timedelta(seconds=self._offset)
+
+    def sleep(self, seconds: float) -> None:
+        self.advance(max(0.0, seconds))
 
     def advance(self, seconds: float) -> None:
         self._offset += seconds

@@ -1,32 +1,31 @@
-"""Settings: defaults, overridden by ``config/resilience.toml``, overridden by the environment.
+"""Settings sources: defaults, overridden by ``config/resilience.toml``, overridden by the
+environment, each value remembering where it came from.
 
-One registry of typed sections (the host's three, plus one pydantic model per installed plugin)
-feeds validation, ``dashboard check`` and the README reference, the way gunicorn's ``config.py``
-does. Every value remembers where it came from, so a problem is reported as one line naming the
-key path and its source::
-
-    database.pool_size: must be >= 1 (got 0, from env DB_POOL_SIZE)
+:func:`load_settings` is pure: it is given the settings models of the installed plugins
+(discovery lives in :mod:`dashboard.registry`) and returns validated :class:`Settings` or raises
+:class:`~dashboard.problems.ConfigError` listing every problem at once.
 """
 
 from __future__ import annotations
 
 import copy
-import importlib
 import os
-import re
-import sys
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ValidationError
+
+from dashboard.problems import ConfigError, ConfigProblem, validation_problems
+from dashboard.sections import CORE_SECTIONS, DashboardSection, Settings
 
 DEFAULT_CONFIG_PATH = Path("config/resilience.toml")
 CONFIG_PATH_ENV = "DASHBOARD_CONFIG"
 GENERIC_ENV_PREFIX = "DASHBOARD__"
-BUILTIN_PLUGINS = ["redaction", "breaker", "degradation", "health", "recovery"]
+#: Set by ``dashboard serve``: which ``DASHBOARD__*`` variables carry a command-line flag
+#: (``DASHBOARD__SERVER__WORKERS=--workers,...``), so a problem blames the flag, not the env.
+FLAG_SOURCES_ENV = "DASHBOARD_FLAG_SOURCES"
 
 #: Short environment names operators already use (twelve-factor style), and the key each sets.
 ENV_ALIASES: dict[str, tuple[str, ...]] = {
@@ -40,186 +39,8 @@ ENV_ALIASES: dict[str, tuple[str, ...]] = {
     "DASHBOARD_ENV": ("dashboard", "environment"),
 }
 
-
-class SectionModel(BaseModel):
-    """Base for every settings table: unknown keys are errors, values are immutable once loaded."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DashboardSection(SectionModel):
-    """``[dashboard]``: what the host loads and where it keeps its state."""
-
-    environment: Literal["production", "staging", "development", "testing"] = Field(
-        "production", description="`testing` turns memoization off and makes time easy to drive.")
-    plugins: list[str] = Field(
-        default_factory=lambda: list(BUILTIN_PLUGINS),
-        description="Enabled plugins, outermost first: the order of the WSGI pipeline.")
-    app_factory: str = Field(
-        "dashboard.reports:create_app",
-        description="`module:callable`, called once per worker with the host; returns a WSGI app.")
-    runtime_dir: Path = Field(
-        Path("var/run"), description="State shared by the workers of one host (relative to cwd).")
-
-    @field_validator("plugins", mode="before")
-    @classmethod
-    def _split_plugin_list(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [name.strip() for name in value.split(",") if name.strip()]
-        return value
-
-    @field_validator("plugins")
-    @classmethod
-    def _no_duplicates(cls, value: list[str]) -> list[str]:
-        seen = [name for index, name in enumerate(value) if name in value[:index]]
-        if seen:
-            raise ValueError(f"lists {seen[0]!r} more than once")
-        return value
-
-    @field_validator("app_factory")
-    @classmethod
-    def _module_colon_callable(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*", value):
-            raise ValueError("must look like 'package.module:callable'")
-        return value
-
-
-class ServerSection(SectionModel):
-    """``[server]``: handed to gunicorn."""
-
-    bind: str = Field("127.0.0.1:8000", description="HOST:PORT (or unix:PATH) to listen on.")
-    workers: int = Field(2, ge=1, description="Worker processes.")
-    threads: int = Field(4, ge=1, description="Threads per worker (gthread worker class).")
-    timeout: int = Field(30, ge=1, description="Seconds before a silent worker is killed.")
-    graceful_timeout: int = Field(30, ge=1, description="Seconds in-flight requests get on reload.")
-
-    @field_validator("bind")
-    @classmethod
-    def _host_port(cls, value: str) -> str:
-        if value.startswith("unix:"):
-            return value
-        host, sep, port = value.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError("must be HOST:PORT with a port from 1 to 65535, or unix:PATH")
-        return value
-
-
-class DatabaseSection(SectionModel):
-    """``[database]``: the engine that serves requests uses exactly these values."""
-
-    url: str = Field("sqlite:///var/dashboard.db", description="SQLAlchemy URL (a secret).")
-    pool_size: int = Field(5, ge=1, description="Connections kept open.")
-    max_overflow: int = Field(10, ge=0, description="Extra connections allowed under load.")
-    pool_timeout: float = Field(30, gt=0, description="Seconds a request waits for a connection.")
-    call_timeout_ms: int = Field(55000, ge=1, description="Per-statement timeout, enforced by "
-                                 "the driver or server.")
-    connect_timeout: int = Field(10, ge=1, description="Seconds to establish a new connection.")
-    pool_recycle: int = Field(1800, ge=-1, description="Seconds before a connection is replaced "
-                              "(-1: never).")
-    pool_pre_ping: bool = Field(True, description="Test a pooled connection before handing it out.")
-
-    @field_validator("url")
-    @classmethod
-    def _parseable_url(cls, value: str) -> str:
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
-
-        try:
-            make_url(value)
-        except ArgumentError:
-            raise ValueError(
-                "is not a SQLAlchemy URL (dialect+driver://user:pass@host/db)") from None
-        return value
-
-
-CORE_SECTIONS: dict[str, type[SectionModel]] = {
-    "dashboard": DashboardSection,
-    "server": ServerSection,
-    "database": DatabaseSection,
-}
-
-
-@dataclass(frozen=True)
-class ConfigProblem:
-    """One thing wrong with the configuration, rendered as a single line for the operator."""
-
-    path: str
-    message: str
-    source: str | None = None
-    value: Any = None
-    has_value: bool = False
-
-    def __str__(self) -> str:
-        detail = []
-        if self.has_value:
-            detail.append(f"got {mask_secret_value(self.path, self.value)!r}")
-        if self.source:
-            detail.append(f"from {self.source}")
-        return f"{self.path}: {self.message}" + (f" ({', '.join(detail)})" if detail else "")
-
-
-class ConfigError(Exception):
-    """The configuration is invalid; ``problems`` has one entry per problem."""
-
-    def __init__(self, problems: list[ConfigProblem]):
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The validated settings, with the source of every value."""
-
-    dashboard: DashboardSection
-    server: ServerSection
-    database: DatabaseSection
-    plugins: Mapping[str, BaseModel]
-    sources: Mapping[str, str] = field(default_factory=dict)
-    config_path: Path | None = None
-
-    @property
-    def testing(self) -> bool:
-        return self.dashboard.environment == "testing"
-
-    def plugin(self, section: str) -> BaseModel:
-        return self.plugins[section]
-
-    def source_of(self, dotted_path: str) -> str:
-        return self.sources.get(dotted_path, "default")
-
-    def effective(self) -> list[tuple[str, Any, str]]:
-        """Every leaf setting as ``(dotted path, value, source)``, secrets masked."""
-        rows: list[tuple[str, Any, str]] = []
-        tables: list[tuple[str, BaseModel]] = [
-            ("dashboard", self.dashboard), ("server", self.server), ("database", self.database),
-        ]
-        tables += [(f"plugins.{name}", model) for name, model in sorted(self.plugins.items())]
-        for prefix, model in tables:
-            for key, value in model.model_dump(mode="json").items():
-                path = f"{prefix}.{key}"
-                rows.append((path, mask_secret_value(path, value), self.source_of(path)))
-        return rows
-
-
-SECRET_KEYS = ("url", "store_url", "password", "token", "secret")
-
-
-def mask_secret_value(path: str, value: Any) -> Any:
-    """Hide the password of URLs and any value whose key names a secret."""
-    key = path.rsplit(".", 1)[-1]
-    if not isinstance(value, str) or not value:
-        return value
-    if key.endswith("url"):
-        return mask_url_password(value)
-    if any(word in key for word in ("password", "secret")) or key.endswith("token"):
-        return "***"
-    return value
-
-
-def mask_url_password(url: str) -> str:
-    """``postgresql://u:secret@h/db`` -> ``postgresql://u:***@h/db``; other text unchanged."""
-    return re.sub(r"(?P<head>[a-zA-Z][\w+.\-]*://[^:/@\s]*:)[^\s]*@(?=[^@]*$)", r"\g<head>***@",
-                  url)
+#: A check run on the validated ``[dashboard]`` table (e.g. that the app factory imports).
+DashboardCheck = Callable[[DashboardSection, Mapping[str, str]], list[ConfigProblem]]
 
 
 def resolve_config_path(explicit: str | os.PathLike[str] | None,
@@ -232,15 +53,15 @@ def resolve_config_path(explicit: str | os.PathLike[str] | None,
     return DEFAULT_CONFIG_PATH, False
 
 
-def read_toml(path: Path, required: bool) -> dict[str, Any]:
-    """Parse the TOML file, or ``{}`` when the default file is absent."""
+def read_toml(path: Path, required: bool) -> dict[str, Any] | None:
+    """The parsed TOML file, or ``None`` when the default file is absent."""
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except FileNotFoundError:
         if required:
             raise ConfigError([ConfigProblem(str(path), "config file not found")]) from None
-        return {}
+        return None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError([ConfigProblem(str(path), f"invalid TOML: {error}")]) from None
     except OSError as error:
@@ -263,39 +84,41 @@ def peek_runtime_dir(config_path: str | os.PathLike[str] | None = None,
         return Path(generic)
     try:
         path, required = resolve_config_path(config_path, env)
-        value = read_toml(path, required).get("dashboard", {}).get("runtime_dir", default)
+        value = (read_toml(path, required) or {}).get("dashboard", {}).get("runtime_dir", default)
     except (ConfigError, AttributeError):
         return Path(default)
     return Path(value) if isinstance(value, str) else Path(default)
 
 
 def load_settings(config_path: str | os.PathLike[str] | None = None,
-                  env: Mapping[str, str] | None = None,
-                  plugin_models: Mapping[str, type[BaseModel]] | None = None,
-                  data: dict[str, Any] | None = None) -> Settings:
+                  env: Mapping[str, str] | None = None, *,
+                  plugin_models: Mapping[str, type[BaseModel]],
+                  data: dict[str, Any] | None = None,
+                  known_problems: Iterable[ConfigProblem] = (),
+                  dashboard_checks: Iterable[DashboardCheck] = ()) -> Settings:
     """Load, merge and validate everything; raise :class:`ConfigError` listing every problem.
 
-    ``plugin_models`` maps a section name to the settings model of each *installed* plugin; by
-    default they are discovered from the ``dashboard.plugins`` entry points. ``data`` (parsed TOML)
-    replaces reading the file (used by :mod:`dashboard.testing`).
+    ``plugin_models`` maps a section name to the settings model of each *installed* plugin.
+    ``data`` (parsed TOML) replaces reading the file (used by :mod:`dashboard.testing`).
+    ``known_problems`` (found while discovering plugins) are reported with the rest;
+    ``dashboard_checks`` run on the validated ``[dashboard]`` table.
     """
     env = os.environ if env is None else env
     path, required = resolve_config_path(config_path, env)
-    from_file = data is None
-    data = read_toml(path, required) if data is None else copy.deepcopy(data)
+    read_from: Path | None = None
+    if data is None:
+        parsed = read_toml(path, required)
+        read_from = path if parsed is not None else None
+        data = parsed or {}
+    else:
+        data = copy.deepcopy(data)
 
     sources: dict[str, str] = {}
     _record_sources(data, "", "toml", sources)
-    problems: list[ConfigProblem] = []
+    problems: list[ConfigProblem] = list(known_problems)
     _apply_env(data, env, sources, problems)
 
-    if plugin_models is None:
-        from dashboard.registry import installed_settings_models
-
-        plugin_models, load_problems = installed_settings_models()
-        problems += load_problems
-
-    validated: dict[str, BaseModel] = {}
+    validated: dict[str, BaseModel | None] = {}
     for name in data:
         if name not in CORE_SECTIONS and name != "plugins":
             problems.append(ConfigProblem(name, "unknown section (expected dashboard, server, "
@@ -326,7 +149,8 @@ def load_settings(config_path: str | os.PathLike[str] | None = None,
                 problems.append(ConfigProblem(
                     "dashboard.plugins", f"unknown plugin {name!r} (installed: {installed})",
                     sources.get("dashboard.plugins")))
-        problems += _check_app_factory(dashboard.app_factory, sources)
+        for check in dashboard_checks:
+            problems += check(dashboard, sources)
 
     if problems:
         raise ConfigError(problems)
@@ -334,28 +158,10 @@ def load_settings(config_path: str | os.PathLike[str] | None = None,
         dashboard=validated["dashboard"],  # type: ignore[arg-type]
         server=validated["server"],  # type: ignore[arg-type]
         database=validated["database"],  # type: ignore[arg-type]
-        plugins=plugin_settings,
+        plugins=plugin_settings,  # type: ignore[arg-type]
         sources=sources,
-        config_path=path if from_file else None,
+        config_path=read_from,
     )
-
-
-def load_settings_or_exit() -> Settings:
-    """The validated settings, or exit 2 with one line per problem on stderr (never a traceback).
-
-    For processes that cannot start without settings: the gunicorn master and every worker.
-    """
-    try:
-        return load_settings()
-    except ConfigError as error:
-        print_problems(error)
-        raise SystemExit(2) from None
-
-
-def print_problems(error: ConfigError) -> None:
-    """One line per problem on stderr, naming the key path and the value's source."""
-    for problem in error.problems:
-        print(problem, file=sys.stderr)
 
 
 def _record_sources(data: Mapping[str, Any], prefix: str, source: str,
@@ -367,9 +173,15 @@ def _record_sources(data: Mapping[str, Any], prefix: str, source: str,
             _record_sources(value, f"{path}.", source, sources)
 
 
+def _flag_sources(env: Mapping[str, str]) -> dict[str, str]:
+    pairs = (item.partition("=") for item in env.get(FLAG_SOURCES_ENV, "").split(","))
+    return {name: flag for name, _, flag in pairs if name and flag}
+
+
 def _apply_env(data: dict[str, Any], env: Mapping[str, str], sources: dict[str, str],
                problems: list[ConfigProblem]) -> None:
     """Overlay env values: the short aliases first, then the generic ``DASHBOARD__`` form."""
+    flags = _flag_sources(env)
     overrides: list[tuple[tuple[str, ...], str, str]] = [
         (keys, name, env[name]) for name, keys in ENV_ALIASES.items() if name in env
     ]
@@ -382,17 +194,17 @@ def _apply_env(data: dict[str, Any], env: Mapping[str, str], sources: dict[str, 
                 continue
             overrides.append((keys, name, env[name]))
     for keys, name, value in overrides:
+        source = f"flag {flags[name]}" if name in flags else f"env {name}"
         target = data
         for key in keys[:-1]:
             existing = target.setdefault(key, {})
             if not isinstance(existing, dict):
-                problems.append(ConfigProblem(".".join(keys), "is not inside a table",
-                                              f"env {name}"))
+                problems.append(ConfigProblem(".".join(keys), "is not inside a table", source))
                 break
             target = existing
         else:
             target[keys[-1]] = value
-            sources[".".join(keys)] = f"env {name}"
+            sources[".".join(keys)] = source
 
 
 def _validate(model: type[BaseModel], table: Any, prefix: str, sources: Mapping[str, str],
@@ -403,71 +215,5 @@ def _validate(model: type[BaseModel], table: Any, prefix: str, sources: Mapping[
     try:
         return model.model_validate(table)
     except ValidationError as error:
-        for item in error.errors():
-            path = ".".join([prefix, *(str(part) for part in item["loc"])])
-            leaf = ".".join([prefix, *(str(p) for p in item["loc"][:1])])
-            problems.append(ConfigProblem(
-                path, _humane(item), sources.get(path) or sources.get(leaf) or "default",
-                item.get("input"), has_value=item["type"] not in ("missing",)))
+        problems += validation_problems(error, prefix, sources)
         return None
-
-
-_MESSAGES = {
-    "greater_than_equal": "must be >= {ge}",
-    "greater_than": "must be > {gt}",
-    "less_than_equal": "must be <= {le}",
-    "less_than": "must be < {lt}",
-    "int_parsing": "must be a whole number",
-    "int_type": "must be a whole number",
-    "int_from_float": "must be a whole number",
-    "float_parsing": "must be a number",
-    "float_type": "must be a number",
-    "bool_parsing": "must be true or false",
-    "bool_type": "must be true or false",
-    "string_type": "must be a string",
-    "list_type": "must be a list",
-    "extra_forbidden": "unknown key",
-    "missing": "is required",
-    "literal_error": "must be one of {expected}",
-    "string_too_short": "must not be empty",
-}
-
-
-def _humane(item: Mapping[str, Any]) -> str:
-    template = _MESSAGES.get(item["type"])
-    if template is None:
-        message = str(item["msg"])
-        return message.removeprefix("Value error, ")
-    return template.format(**(item.get("ctx") or {}))
-
-
-def resolve_factory(spec: str) -> Any:
-    """The object named by ``"package.module:attribute.path"`` (imports the module)."""
-    module_name, _, attribute = spec.partition(":")
-    target: Any = importlib.import_module(module_name)
-    for part in attribute.split("."):
-        target = getattr(target, part)
-    return target
-
-
-def _check_app_factory(spec: str, sources: Mapping[str, str]) -> list[ConfigProblem]:
-    """The factory must import and be callable, or the server would start and fail per worker."""
-    source = sources.get("dashboard.app_factory", "default")
-    module_name, _, attribute = spec.partition(":")
-    try:
-        target = resolve_factory(spec)
-    except ImportError as error:
-        return [ConfigProblem("dashboard.app_factory",
-                              f"cannot import module {module_name!r} ({type(error).__name__})",
-                              source, spec, True)]
-    except AttributeError:
-        return [ConfigProblem("dashboard.app_factory",
-                              f"module {module_name!r} has no attribute {attribute!r}",
-                              source, spec, True)]
-    except Exception as error:
-        return [ConfigProblem("dashboard.app_factory",
-                              f"importing {module_name!r} failed ({type(error).__name__})",
-                              source, spec, True)]
-    if not callable(target):
-        return [ConfigProblem("dashboard.app_factory", "is not callable", source, spec, True)]
-    return []

@@ -10,18 +10,14 @@ Two jobs live here because both are about what the database layer does for the h
 * :func:`install_event_fanout` listens on *every* SQLAlchemy engine and pool in the process (also
   the ones an app creates itself) and turns their events into ``dashboard_db_checkout`` and
   ``dashboard_db_outcome`` calls on the host serving the current request, found through a context
-  variable that the host's outermost layer sets.
+  variable that the host's outermost layer sets (:mod:`dashboard.context`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import contextvars
-import threading
 import time
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,14 +25,14 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import Pool, QueuePool
 
-from dashboard.config import DatabaseSection
+from dashboard import hookcalls
+from dashboard.context import current_host
 from dashboard.dbfaults import DbOutcome, Fault, classify
+from dashboard.once import once
+from dashboard.sections import DatabaseSection
 
 if TYPE_CHECKING:
-    from dashboard.host import Host
-
-current_host: contextvars.ContextVar[Host | None] = contextvars.ContextVar(
-    "dashboard_current_host", default=None)
+    from dashboard.types import Host
 
 _SQLITE_DEADLINE = "dashboard_sqlite_deadline"
 _SQLITE_CHECK_EVERY_N_OPS = 1000
@@ -149,8 +145,6 @@ def socket_fileno(dbapi_connection: Any) -> int | None:
 # -- events of every engine in the process -> hooks of the host serving the request ------------
 
 _unobserved_pools: weakref.WeakSet[Pool] = weakref.WeakSet()
-_installed = False
-_install_lock = threading.Lock()
 
 
 def exclude_from_observation(engine: Engine) -> Engine:
@@ -159,27 +153,13 @@ def exclude_from_observation(engine: Engine) -> Engine:
     return engine
 
 
-@contextmanager
-def serving(host: Host) -> Iterator[None]:
-    """Mark ``host`` as the one serving database calls made in this context (thread)."""
-    token = current_host.set(host)
-    try:
-        yield
-    finally:
-        current_host.reset(token)
-
-
+@once
 def install_event_fanout() -> None:
     """Listen once per process on all engines and pools; idempotent."""
-    global _installed
-    with _install_lock:
-        if _installed:
-            return
-        event.listen(Engine, "do_connect", _on_connect_attempt)
-        event.listen(Pool, "checkout", _on_checkout)
-        event.listen(Engine, "after_cursor_execute", _on_statement_done)
-        event.listen(Engine, "handle_error", _on_error)
-        _installed = True
+    event.listen(Engine, "do_connect", _on_connect_attempt)
+    event.listen(Pool, "checkout", _on_checkout)
+    event.listen(Engine, "after_cursor_execute", _on_statement_done)
+    event.listen(Engine, "handle_error", _on_error)
 
 
 def _observing(pool: Pool | None) -> Host | None:
@@ -196,19 +176,24 @@ def _pool_of(record: Any) -> Pool | None:
 def _on_connect_attempt(_dialect: Any, record: Any, _cargs: Any, _cparams: Any) -> None:
     host = _observing(_pool_of(record))
     if host is not None:
-        host.hook.dashboard_db_checkout(host=host)
+        hookcalls.gate(host, "dashboard_db_checkout", host=host)
 
 
 def _on_checkout(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
     host = _observing(_pool_of(record))
     if host is not None:
-        host.hook.dashboard_db_checkout(host=host)
+        hookcalls.gate(host, "dashboard_db_checkout", host=host)
 
 
 def _on_statement_done(conn: Any, *_args: Any) -> None:
     host = _observing(conn.engine.pool)
     if host is not None:
-        host.hook.dashboard_db_outcome(host=host, outcome=DbOutcome(None))
+        report_outcome(host, DbOutcome(None))
+
+
+def report_outcome(host: Host, outcome: DbOutcome) -> None:
+    """Tell the plugins of ``host`` how one database call went (never raises)."""
+    hookcalls.notify_each(host, "dashboard_db_outcome", host=host, outcome=outcome)
 
 
 def _on_error(context: Any) -> None:
@@ -221,4 +206,4 @@ def _on_error(context: Any) -> None:
     if context.is_disconnect and fault is not Fault.QUERY_TIMEOUT:
         fault = Fault.CONNECTION_FAILED
     if fault is not None:
-        host.hook.dashboard_db_outcome(host=host, outcome=DbOutcome(fault, exc))
+        report_outcome(host, DbOutcome(fault, exc))

@@ -20,10 +20,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from dashboard.config import load_settings_or_exit, peek_runtime_dir
+from dashboard import hookcalls
+from dashboard.config import peek_runtime_dir
+from dashboard.context import MASTER_PID_ENV
 from dashboard.metrics import MULTIPROC_ENV, enable_multiprocess
+from dashboard.registry import load_settings_or_exit
 
-MASTER_PID_ENV = "DASHBOARD_MASTER_PID"
 logger = logging.getLogger("dashboard.server")
 _CLEAN_EXIT_DIR = "worker-exits"
 
@@ -70,12 +72,10 @@ def _clean_exit_marker(runtime_dir: Path, pid: int) -> Path:
 
 
 def _fan_out(host: Any, hook_name: str, **arguments: Any) -> None:
-    """Call a plugin hook from a server hook; an error is logged, never raised into gunicorn
-    (an exception in the arbiter's hooks would halt the master and close the port)."""
-    try:
-        getattr(host.hook, hook_name)(host=host, **arguments)
-    except Exception:
-        logger.exception("plugin hook %s failed in a gunicorn server hook", hook_name)
+    """Call a plugin hook from a server hook, one plugin at a time; an error is logged with the
+    plugin's name, never raised into gunicorn (an exception in the arbiter's hooks would halt
+    the master and close the port)."""
+    hookcalls.notify_each(host, hook_name, host=host, **arguments)
 
 
 def on_starting(server: Any) -> None:
@@ -95,7 +95,9 @@ def on_reload(server: Any) -> None:
 
 
 def on_exit(server: Any) -> None:
-    _fan_out(_host_of_master(), "dashboard_master_exiting")
+    host = _host_of_master()
+    _fan_out(host, "dashboard_master_exiting")
+    host.close()
 
 
 def post_worker_init(worker: Any) -> None:
@@ -113,6 +115,8 @@ def worker_exit(server: Any, worker: Any) -> None:
     marker = _clean_exit_marker(runtime_dir, worker.pid)
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.touch()
+    if host is not None:
+        host.close()  # plugins stop their threads (dashboard_host_closing); never raises
 
 
 def child_exit(server: Any, worker: Any) -> None:

@@ -2,26 +2,39 @@
 
 pluggy stops a collecting call at the first implementation that raises, and a ``firstresult``
 call the same way. Where one plugin's bug must not hide the others' answers (health must never
-answer 500; admin status must still list the workers), and where the host nests one plugin's
-wrapper at a time, implementations are called here directly. When ``DASHBOARD_TRACE_HOOKS`` is on
-these calls are traced like pluggy's own.
+answer 500; admin status must still list the workers; a gunicorn server hook must never raise
+into the arbiter; a database event must never raise into the driver), the host calls each
+plugin's implementation separately, through a pluggy caller holding that plugin alone, so calls
+still pass pluggy's hook-call monitoring (``DASHBOARD_TRACE_HOOKS``) exactly once.
+
+* :func:`ask_each` gathers every plugin's answer or error; :func:`first_answer` is a
+  ``firstresult`` call that skips a plugin that raised;
+* :func:`notify_each` is for observers: a failure is logged with the plugin's name;
+* :func:`gate` is for hooks whose purpose is to refuse (``dashboard_db_checkout``): the first
+  plugin that raises stops the call, as the caller wants;
+* :func:`call_plugin` calls one named plugin and lets its exception through.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import threading
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dashboard.host import Host
+    from dashboard.types import Host
 
 hook_logger = logging.getLogger("dashboard.hooks")
 
+#: ``(plugin name, caller holding that plugin alone)`` per hook, in TOML order.
+PluginCallers = list[tuple[str, Callable[..., Any]]]
+
 
 @dataclass(frozen=True)
-class Answer:
+class PluginAnswer:
     """One plugin's answer to one hook: ``result`` or the ``error`` it raised."""
 
     plugin: str
@@ -29,17 +42,46 @@ class Answer:
     error: BaseException | None = None
 
 
-def ask_each(host: Host, hook_name: str, /, **kwargs: Any) -> list[Answer]:
+def ask_each(host: Host, hook_name: str, /, **kwargs: Any) -> list[PluginAnswer]:
     """Call every implementation of ``hook_name`` separately, in TOML order."""
-    return list(_answers(host, hook_name, kwargs))
+    answers = []
+    for plugin, caller in callers_of(host, hook_name):
+        try:
+            answers.append(PluginAnswer(plugin, result=caller(**kwargs)))
+        except Exception as error:
+            answers.append(PluginAnswer(plugin, error=error))
+    return answers
 
 
 def first_answer(host: Host, hook_name: str, /, **kwargs: Any) -> Any:
-    """The first non-``None`` result in TOML order (a ``firstresult`` hook, minus exceptions)."""
-    for answer in _answers(host, hook_name, kwargs):
-        if answer.error is None and answer.result is not None:
-            return answer.result
+    """The first non-``None`` result in TOML order (a ``firstresult`` hook, minus exceptions).
+
+    A plugin that raises is logged and skipped: the next plugin may still answer.
+    """
+    for plugin, caller in callers_of(host, hook_name):
+        try:
+            result = caller(**kwargs)
+        except Exception:
+            hook_logger.exception("plugin %r failed in %s", plugin, hook_name)
+            continue
+        if result is not None:
+            return result
     return None
+
+
+def notify_each(host: Host, hook_name: str, /, **kwargs: Any) -> None:
+    """Tell every plugin; a failure is logged with the plugin's name, never raised."""
+    for plugin, caller in callers_of(host, hook_name):
+        try:
+            caller(**kwargs)
+        except Exception:
+            hook_logger.exception("plugin %r failed in %s", plugin, hook_name)
+
+
+def gate(host: Host, hook_name: str, /, **kwargs: Any) -> None:
+    """Ask every plugin in TOML order; the first that raises refuses, and its exception travels."""
+    for _plugin, caller in callers_of(host, hook_name):
+        caller(**kwargs)
 
 
 def call_plugin(host: Host, plugin_name: str, hook_name: str, /, **kwargs: Any) -> Any:
@@ -47,29 +89,54 @@ def call_plugin(host: Host, plugin_name: str, hook_name: str, /, **kwargs: Any) 
 
     Exceptions propagate: the caller decides what a failure means.
     """
-    for impl in getattr(host.hook, hook_name).get_hookimpls():
-        if impl.plugin_name == plugin_name:
-            return _call(host, impl, hook_name, kwargs)
+    for plugin, caller in callers_of(host, hook_name):
+        if plugin == plugin_name:
+            return caller(**kwargs)
     return None
 
 
-def _answers(host: Host, hook_name: str, kwargs: dict[str, Any]) -> Iterator[Answer]:
-    caller = getattr(host.hook, hook_name)
-    order = {name: index for index, name in enumerate(host.plugin_names)}
-    implementations = sorted(caller.get_hookimpls(),
-                             key=lambda impl: order.get(impl.plugin_name, len(order)))
-    for impl in implementations:
-        try:
-            result = _call(host, impl, hook_name, kwargs)
-        except Exception as error:
-            yield Answer(impl.plugin_name, error=error)
-        else:
-            yield Answer(impl.plugin_name, result=result)
+_callers: weakref.WeakKeyDictionary[Any, dict[str, PluginCallers]] = weakref.WeakKeyDictionary()
+_callers_lock = threading.Lock()
 
 
-def _call(host: Host, impl: Any, hook_name: str, kwargs: dict[str, Any]) -> Any:
-    level = logging.INFO if host.tracing else logging.DEBUG
-    hook_logger.log(level, "  %s [hook] plugin: %s", hook_name, impl.plugin_name)
-    result = impl.function(*(kwargs[name] for name in impl.argnames))
-    hook_logger.log(level, "  finish %s --> %s [hook]", hook_name, type(result).__name__)
-    return result
+def callers_of(host: Host, hook_name: str) -> PluginCallers:
+    """One caller per plugin implementing ``hook_name``, in TOML order (cached per host: the
+    plugin set is frozen once the host is built)."""
+    pm = host.pm
+    by_hook = _callers.get(pm)
+    if by_hook is not None:
+        found = by_hook.get(hook_name)
+        if found is not None:
+            return found
+    with _callers_lock:
+        by_hook = _callers.setdefault(pm, {})
+        if hook_name not in by_hook:
+            by_hook[hook_name] = _build_callers(host, hook_name)
+        return by_hook[hook_name]
+
+
+def _build_callers(host: Host, hook_name: str) -> PluginCallers:
+    pm = host.pm
+    hook = getattr(pm.hook, hook_name)
+    firstresult = bool(hook.spec is not None and hook.spec.opts.get("firstresult"))
+    by_plugin = {impl.plugin_name: impl for impl in hook.get_hookimpls()}
+    return [(name, _caller(pm, hook_name, by_plugin[name], firstresult))
+            for name in host.plugin_names if name in by_plugin]
+
+
+def _caller(pm: Any, hook_name: str, impl: Any, firstresult: bool) -> Callable[..., Any]:
+    """Call one implementation through the plugin manager's hook executor.
+
+    ``pm._hookexec`` is the one entry every pluggy hook call goes through and the one that
+    ``add_hookcall_monitoring`` (tracing) wraps; ``subset_hook_caller`` would do the same but
+    needs hashable plugin objects, which plugins defined as namespaces are not.
+    """
+    methods = [impl]
+
+    def call(**kwargs: Any) -> Any:
+        result = pm._hookexec(hook_name, methods, kwargs, firstresult)
+        if firstresult:
+            return result
+        return result[0] if result else None
+
+    return call

@@ -21,8 +21,15 @@ Order rules
   the rest are not called.
 
 Every hook is called with keyword arguments; an implementation may accept any subset of them (a
-hookimpl that takes only ``host`` is fine). Set ``DASHBOARD_TRACE_HOOKS=1`` to log every hook
-call, its arguments and its result to the ``dashboard.hooks`` logger.
+hookimpl that takes only ``host`` is fine). Where one plugin's failure must not cost the others
+their say (gunicorn server hooks, health gathering, observers), the host calls implementations
+one plugin at a time through :mod:`dashboard.hookcalls` and logs a failure with the plugin's
+name. Set ``DASHBOARD_TRACE_HOOKS=1`` to log every hook call, its arguments and its result to the
+``dashboard.hooks`` logger.
+
+``host`` is always a :class:`dashboard.types.Host`: typed settings through
+``host.plugin_settings(section, Model)``, per-host state through ``host.state(KEY, create)`` with a
+``dashboard.types.StateKey``, the engine, the clock and the runtime directory.
 """
 
 from __future__ import annotations
@@ -35,12 +42,12 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from pydantic import BaseModel
+    from sqlalchemy.engine import Engine
     from werkzeug.wrappers import Response
 
     from dashboard.checks import CheckResult, Recommendation
     from dashboard.dbfaults import DbOutcome
-    from dashboard.host import Host
-    from dashboard.types import WSGIApp
+    from dashboard.types import Host, WSGIApp
 
 
 @hookspec
@@ -53,7 +60,7 @@ def dashboard_settings_model() -> tuple[str, type[BaseModel]]:
     ``section`` must equal the plugin's entry-point name. The model should forbid unknown keys
     (``extra="forbid"``) and give every field a default; its validation errors become
     ``dashboard check`` lines naming ``plugins.<section>.<key>`` and the value's source. The
-    validated instance is then available as ``host.plugin_settings(section)``. Collecting; a
+    validated instance is then available as ``host.plugin_settings(section, Model)``. Collecting; a
     plugin with no settings does not implement it (its table must then be empty).
     """
 
@@ -64,12 +71,37 @@ def dashboard_configure(host: Host) -> None:
 
     Called once per host (the gunicorn master builds one, each worker another; tests build many),
     in TOML order, before any ``dashboard_wrap_wsgi``. ``host`` gives the validated settings
-    (``host.plugin_settings(section)``), the runtime directory and the clock. Read typed
-    settings, create state objects, attach listeners, register error codes
-    (``dashboard.contract.register_error_code``). Keep state on the host or in objects made here,
-    never in module globals: one process may hold several hosts. Raising aborts the start with
-    the exception's message; use it for problems the settings model could not see. Return value
-    ignored (collecting).
+    (``host.plugin_settings(section, Model)``), the runtime directory and the clock. Read typed
+    settings, create state objects (``host.state(KEY, create)``), install process-wide listeners,
+    register error codes (``dashboard.contract.register_error_code``). Keep state on the host,
+    never in module globals: one process may hold several hosts. Do not touch ``host.engine``
+    here (use ``dashboard_engine_created``). Raising aborts the start with the exception's
+    message; use it for problems the settings model could not see. Return value ignored
+    (collecting).
+    """
+
+
+@hookspec
+def dashboard_engine_created(host: Host, engine: Engine) -> None:
+    """The host built its engine from ``[database]``: attach to the engine or its pool now.
+
+    Called once per host, in the process that first uses ``host.engine`` (each worker, when its
+    app factory or pipeline needs the engine), in TOML order, right after the engine is built
+    and before any connection is made. ``host`` is the host, ``engine`` its SQLAlchemy
+    ``Engine`` (the one whose pool the contract governs). Gate the pool, bind pre-ping timeouts,
+    track pool gauges here; ``dashboard_wrap_wsgi`` only wraps. Raising aborts the build.
+    Return value ignored (collecting).
+    """
+
+
+@hookspec
+def dashboard_host_closing(host: Host) -> None:
+    """The host is closing (``Host.close()``: worker exit, end of a test): release what you hold.
+
+    Called once per host, in TOML order, before the host disposes its engine; ``host`` is the
+    host closing (its settings and state still readable). Stop threads,
+    dispose pools of your own, close files. Each plugin is called separately; one that raises is
+    logged with its name and the others still run. Return value ignored (collecting).
     """
 
 
@@ -104,12 +136,13 @@ def dashboard_map_exception(exc: BaseException, environ: Mapping[str, Any], host
 def dashboard_db_checkout(host: Host) -> None:
     """Gate a database access made while this host serves a request; raise to refuse it.
 
-    Called in the worker when a pooled connection is handed out and before a new connection is
-    opened, for the host's engine and for any engine the app created itself (not for engines
-    excluded with ``dashboard.db.exclude_from_observation``, such as health probes). ``host`` is
-    the host serving the request. A plugin that raises (for example the circuit breaker while
-    OPEN) stops the access before a new connection touches the network; the exception then
-    travels to ``dashboard_map_exception``. Return value ignored (collecting).
+    Called in the worker (through :func:`dashboard.hookcalls.gate`: the first plugin that raises
+    stops the access, by design) when a pooled connection is handed out and before a new
+    connection is opened, for the host's engine and for any engine the app created itself (not
+    for engines excluded with ``dashboard.db.exclude_from_observation``, such as health probes).
+    ``host`` is the host serving the request. A plugin that raises (for example the circuit
+    breaker while OPEN) stops the access before a new connection touches the network; the
+    exception then travels to ``dashboard_map_exception``. Return value ignored (collecting).
     """
 
 
@@ -121,7 +154,8 @@ def dashboard_db_outcome(host: Host, outcome: DbOutcome) -> None:
     (the pool timeout from the host's exception layer, since SQLAlchemy fires no event for it).
     ``host`` is the serving host; ``outcome.fault`` is ``None`` for a statement that completed,
     else the classified fault (see :mod:`dashboard.dbfaults`), with ``outcome.error`` the
-    exception. Must be cheap and must not raise. Return value ignored (collecting).
+    exception. Must be cheap; each plugin is called separately and one that raises is logged,
+    never raised into the driver. Return value ignored (collecting).
     """
 
 

@@ -4,6 +4,10 @@ A host is built once per process (the gunicorn master builds one for the server 
 one for serving). Only the plugins listed in ``[dashboard].plugins`` are registered, and their
 order there is the order of everything: wrappers (first listed is outermost), collected hook
 results, and ``firstresult`` answers.
+
+Lifecycle, as plugins see it: ``dashboard_configure`` (once, :meth:`Host.configure`), then
+``dashboard_engine_created`` when ``host.engine`` is first used, ``dashboard_wrap_wsgi`` per plugin
+when the pipeline is built, and ``dashboard_host_closing`` from :meth:`Host.close`.
 """
 
 from __future__ import annotations
@@ -14,23 +18,24 @@ import threading
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import pluggy
 from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 
-from dashboard import PROJECT_NAME, hookspecs
+from dashboard import PROJECT_NAME, hookcalls, hookspecs
 from dashboard.clock import Clock, SystemClock
-from dashboard.config import Settings, resolve_factory
 from dashboard.db import build_engine, install_event_fanout
-from dashboard.hookcalls import call_plugin, hook_logger
+from dashboard.hookcalls import hook_logger
 from dashboard.pipeline import ExceptionMapper, LastResortCatcher
-from dashboard.registry import load_plugin
-from dashboard.types import WSGIApp
+from dashboard.registry import load_plugin, resolve_factory
+from dashboard.sections import Settings
+from dashboard.types import StateKey, WSGIApp
 
 TRACE_ENV = "DASHBOARD_TRACE_HOOKS"
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 
 class PluginOrderError(Exception):
@@ -60,10 +65,11 @@ class Host:
         if self.tracing:
             _make_trace_visible()
             self.pm.trace.root.setwriter(lambda message: hook_logger.info(message.rstrip()))
-            self.pm.enable_tracing()
+            self.pm.enable_tracing()  # pluggy's hook-call monitoring: every call, once
         self._configured = False
-        self._plugin_states: dict[str, Any] = {}
-        self._plugin_states_lock = threading.Lock()
+        self._closed = False
+        self._states: dict[StateKey[Any], Any] = {}
+        self._states_lock = threading.Lock()
 
     @property
     def hook(self) -> Any:
@@ -74,30 +80,54 @@ class Host:
     def testing(self) -> bool:
         return self.settings.testing
 
-    def plugin_settings(self, section: str) -> BaseModel:
-        """The validated ``[plugins.<section>]`` model."""
-        return self.settings.plugin(section)
+    @overload
+    def plugin_settings(self, section: str) -> BaseModel: ...
 
-    def plugin_state(self, name: str, create: Callable[[], T] | None = None) -> T | None:
-        """A plugin's state for this host, made by ``create()`` on first use.
+    @overload
+    def plugin_settings(self, section: str, model: type[M]) -> M: ...
+
+    def plugin_settings(self, section: str, model: type[Any] | None = None) -> Any:
+        """The validated ``[plugins.<section>]`` table, checked to be a ``model`` when given.
+
+        Raises ``TypeError`` naming both types when the table was validated by another model
+        (a plugin asking for a section that is not its own), ``KeyError`` for an unknown section.
+        """
+        settings = self.settings.plugin(section)
+        if model is not None and not isinstance(settings, model):
+            raise TypeError(f"[plugins.{section}] holds {type(settings).__name__}, "
+                            f"not {model.__name__}")
+        return settings
+
+    def state(self, key: StateKey[T], create: Callable[[], T]) -> T:
+        """This host's value under ``key``, made by ``create()`` on first use (thread-safe).
 
         Plugins are usually modules, shared by every host of the process (tests build many);
-        what belongs to one host lives here and goes away with it. Without ``create`` the
-        state is only looked up (``None`` when there is none yet).
+        what belongs to one host lives here and goes away with it.
         """
-        with self._plugin_states_lock:
-            if name not in self._plugin_states and create is not None:
-                self._plugin_states[name] = create()
-            return self._plugin_states.get(name)
+        found = self._states.get(key)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        with self._states_lock:
+            if key not in self._states:
+                self._states[key] = create()
+            return self._states[key]  # type: ignore[no-any-return]
 
-    def plugin_enabled(self, name: str) -> bool:
-        return name in self.plugin_names
+    def find_state(self, key: StateKey[T]) -> T | None:
+        """This host's value under ``key``, or ``None`` when nothing made it yet."""
+        return self._states.get(key)  # type: ignore[no-any-return]
 
     @cached_property
     def engine(self) -> Engine:
-        """The SQLAlchemy engine built from ``[database]``: the one the contract governs."""
+        """The SQLAlchemy engine built from ``[database]``: the one the contract governs.
+
+        Built on first use; ``dashboard_engine_created`` lets plugins attach to it before any
+        connection is made.
+        """
         install_event_fanout()
-        return build_engine(self.settings.database)
+        engine = build_engine(self.settings.database)
+        for name in self.plugin_names:
+            hookcalls.call_plugin(self, name, "dashboard_engine_created", host=self, engine=engine)
+        return engine
 
     def configure(self) -> Host:
         """Let every plugin prepare (``dashboard_configure``); idempotent."""
@@ -114,20 +144,23 @@ class Host:
         app: WSGIApp = ExceptionMapper(self._make_app(), self)
         for name in reversed(self.plugin_names):
             app = self._wrap_with(name, app)
-        pipeline = LastResortCatcher(app, self)
-        pipeline.host = self  # type: ignore[attr-defined]  # gunicorn hooks find the host here
-        return pipeline
+        return LastResortCatcher(app, self)  # gunicorn hooks find the host as ``.host``
 
     def _make_app(self) -> WSGIApp:
-        return resolve_factory(self.settings.dashboard.app_factory)(self)
+        return resolve_factory(self.settings.dashboard.app_factory)(self)  # type: ignore[no-any-return]
 
     def _wrap_with(self, name: str, app: WSGIApp) -> WSGIApp:
         """Call one plugin's ``dashboard_wrap_wsgi``: wrappers nest in TOML order, one by one."""
-        wrapped = call_plugin(self, name, "dashboard_wrap_wsgi", app=app, host=self)
-        return app if wrapped is None else wrapped
+        wrapped = hookcalls.call_plugin(self, name, "dashboard_wrap_wsgi", app=app, host=self)
+        return app if wrapped is None else wrapped  # type: ignore[no-any-return]
 
     def close(self) -> None:
-        """Release the engine's connections (tests, shutdown)."""
+        """Let plugins release what they hold (``dashboard_host_closing``), then the engine's
+        connections; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        hookcalls.notify_each(self, "dashboard_host_closing", host=self)
         if "engine" in self.__dict__:
             self.engine.dispose()
 

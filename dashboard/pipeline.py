@@ -6,7 +6,7 @@
   asking ``dashboard_map_exception``, so plugin wrappers see HTTP responses, not exceptions.
 * :class:`LastResortCatcher` (outermost) makes sure nothing escapes as a bare 500 page, stamps
   ``X-Request-ID`` on every response, and marks this host as the one serving database calls made
-  while the request runs (see :func:`dashboard.db.serving`).
+  while the request runs (see :func:`dashboard.context.serving`).
 
 Both stream: bodies are never buffered, ``close()`` is passed through, and an exception raised
 while a body streams is answered as long as nothing has been sent yet (after that the server
@@ -22,14 +22,15 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
-from dashboard import contract
-from dashboard.db import current_host, serving
+from dashboard import contract, hookcalls
+from dashboard.context import current_host, serving
+from dashboard.db import report_outcome
 from dashboard.dbfaults import DbOutcome, Fault, classify
 from dashboard.streaming import ContextBoundIterable
 from dashboard.types import StartResponse, WSGIApp, WSGIEnviron
 
 if TYPE_CHECKING:
-    from dashboard.host import Host
+    from dashboard.types import Host
 
 logger = logging.getLogger("dashboard.errors")
 
@@ -98,9 +99,9 @@ class ExceptionMapper:
         fault = classify(exc)
         if fault is Fault.POOL_EXHAUSTED:
             # SQLAlchemy fires no engine event for a pool timeout; this is where it is seen.
-            self.host.hook.dashboard_db_outcome(host=self.host, outcome=DbOutcome(fault, exc))
-        response = self.host.hook.dashboard_map_exception(exc=exc, environ=environ,
-                                                          host=self.host)
+            report_outcome(self.host, DbOutcome(fault, exc))
+        response = hookcalls.first_answer(self.host, "dashboard_map_exception", exc=exc,
+                                          environ=environ, host=self.host)
         if fault is None and response is not None:
             # A plugin's own refusal (e.g. the breaker failing fast): expected, and logging a
             # traceback per refused request would flood the log and slow the fast answer.

@@ -12,7 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from dashboard.config import CORE_SECTIONS, ENV_ALIASES
+from dashboard.config import ENV_ALIASES
+from dashboard.sections import CORE_SECTIONS
 
 START_MARKER = "<!-- reference:start -->"
 END_MARKER = "<!-- reference:end -->"
@@ -44,8 +45,8 @@ def section_table(section: str, model: type[BaseModel]) -> str:
 
 def render() -> str:
     """The whole reference: the host's sections, then each built-in plugin's, in pipeline order."""
-    from dashboard.config import BUILTIN_PLUGINS
     from dashboard.registry import load_plugin, settings_model_of
+    from dashboard.sections import BUILTIN_PLUGINS
 
     tables = [section_table(name, model) for name, model in CORE_SECTIONS.items()]
     for name in BUILTIN_PLUGINS:

@@ -15,7 +15,7 @@ from dashboard.checks import ACTION_STRENGTH, CheckResult, Recommendation
 from dashboard.hookcalls import ask_each
 
 if TYPE_CHECKING:
-    from dashboard.host import Host
+    from dashboard.types import Host
 
 NO_VOTE = Recommendation("observe", "no plugin voted")
 

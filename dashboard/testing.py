@@ -42,8 +42,10 @@ from werkzeug.test import Client, TestResponse
 
 from dashboard import contract
 from dashboard.clock import Clock, ManualClock
-from dashboard.config import ConfigError, Settings, load_settings
 from dashboard.host import Host
+from dashboard.problems import ConfigError
+from dashboard.registry import load_installed_settings
+from dashboard.sections import Settings
 from dashboard.types import StartResponse, WSGIEnviron
 
 
@@ -68,15 +70,7 @@ def build_settings(toml_text: str = "", *, base_dir: Path, env: Mapping[str, str
     section.setdefault("environment", "testing")
     section.setdefault("runtime_dir", str(base_dir / "run"))
     data.setdefault("database", {}).setdefault("url", f"sqlite:///{base_dir / 'dashboard.db'}")
-    plugin_models = None
-    if plugins:
-        from dashboard.registry import NoSettings, installed_settings_models, settings_model_of
-
-        plugin_models, _problems = installed_settings_models()
-        for name, plugin in plugins.items():
-            answer = settings_model_of(plugin)
-            plugin_models[name] = answer[1] if answer is not None else NoSettings
-    return load_settings(env=dict(env or {}), data=data, plugin_models=plugin_models)
+    return load_installed_settings(env=dict(env or {}), data=data, extra_plugins=plugins)
 
 
 def config_problems(toml_text: str, *, env: Mapping[str, str] | None = None,

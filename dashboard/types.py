@@ -1,10 +1,82 @@
-"""Type aliases shared by the host and plugins."""
+"""Names shared by the host and plugins: WSGI aliases, typed state keys and the ``Host`` protocol.
+
+A leaf: it imports nothing of ours at run time, so hookspecs, plugins and the host itself can all
+name the host's shape without importing :mod:`dashboard.host` (which would pull in everything).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+    from sqlalchemy.engine import Engine
+
+    from dashboard.clock import Clock
+    from dashboard.sections import Settings
 
 StartResponse = Callable[..., Any]
 WSGIEnviron = dict[str, Any]
 WSGIApp = Callable[[WSGIEnviron, StartResponse], Iterable[bytes]]
+
+T = TypeVar("T")
+M = TypeVar("M", bound="BaseModel")
+
+
+class StateKey(Generic[T]):
+    """Names one piece of per-host state and the type stored under it (pytest ``StashKey`` style).
+
+    Plugins are modules shared by every host of a process (tests build many), so what belongs to
+    one host is kept on the host under a key the plugin owns::
+
+        BREAKER = StateKey[BreakerState]("breaker")
+        state = host.state(BREAKER, lambda: BreakerState(...))   # -> BreakerState
+
+    Keys compare by identity: two plugins choosing the same ``name`` still get separate slots.
+    """
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"StateKey({self.name!r})"
+
+
+class Host(Protocol):
+    """What plugins and app factories may use of the running host (:class:`dashboard.host.Host`)."""
+
+    settings: Settings
+    clock: Clock
+    plugin_names: list[str]
+    runtime_dir: Path
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def hook(self) -> Any: ...
+
+    @property
+    def pm(self) -> Any: ...
+
+    @property
+    def testing(self) -> bool: ...
+
+    @property
+    def tracing(self) -> bool: ...
+
+    def state(self, key: StateKey[T], create: Callable[[], T]) -> T: ...
+
+    def find_state(self, key: StateKey[T]) -> T | None: ...
+
+    @overload
+    def plugin_settings(self, section: str) -> BaseModel: ...
+
+    @overload
+    def plugin_settings(self, section: str, model: type[M]) -> M: ...
+
+    def plugin_settings(self, section: str, model: type[Any] | None = None) -> Any: ...

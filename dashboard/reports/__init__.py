@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from dashboard.reports.app import ReportsApp
 
 if TYPE_CHECKING:
-    from dashboard.host import Host
+    from dashboard.types import Host
 
 
 def create_app(host: Host) -> ReportsApp:

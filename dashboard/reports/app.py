@@ -17,8 +17,7 @@ from dashboard.reports.catalog import REPORTS, ParameterError
 from dashboard.reports.seed import init_db
 
 if TYPE_CHECKING:
-    from dashboard.host import Host
-    from dashboard.types import StartResponse, WSGIEnviron
+    from dashboard.types import Host, StartResponse, WSGIEnviron
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"

@@ -1,4 +1,4 @@
-"""The circuit breaker's state machine: pure, thread-safe, on an injected monotonic clock.
+"""The circuit breaker's state machine: pure, thread-safe, on an injected clock.
 
 CLOSED counts the outcomes of the last ``window_size`` calls; once at least ``minimum_calls`` are
 in the window and the failure share reaches ``failure_rate_threshold`` it opens. A rate over a
@@ -20,10 +20,11 @@ from __future__ import annotations
 import contextlib
 import enum
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
+
+from dashboard.clock import Clock, SystemClock
 
 T = TypeVar("T")
 
@@ -103,7 +104,7 @@ class CircuitBreaker:
     def __init__(self, *, window_size: int = 10, minimum_calls: int = 5,
                  failure_rate_threshold: float = 0.5, open_seconds: float = 30,
                  half_open_max_calls: int = 1,
-                 monotonic: Callable[[], float] = time.monotonic,
+                 clock: Clock | None = None,
                  on_transition: Callable[[Transition], None] | None = None) -> None:
         if not 1 <= minimum_calls <= window_size:
             raise ValueError("need 1 <= minimum_calls <= window_size")
@@ -112,7 +113,7 @@ class CircuitBreaker:
         self.failure_rate_threshold = failure_rate_threshold
         self.open_seconds = open_seconds
         self.half_open_max_calls = half_open_max_calls
-        self._monotonic = monotonic
+        self._monotonic = (clock or SystemClock()).monotonic  # bound once: read per decision
         self._on_transition = on_transition
         self._lock = threading.Lock()
         self._state = _CLOSED
@@ -286,3 +287,14 @@ class CircuitBreaker:
             return result  # the fast path of _record, inlined: a call's cost is the point here
         self._record(False, permit)
         return result
+
+
+def find_refusal(exc: BaseException | None) -> CircuitOpenError | None:
+    """The breaker's refusal, also when a library re-raised it wrapped in its own error."""
+    seen = 0
+    while exc is not None and seen < 8:
+        if isinstance(exc, CircuitOpenError):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return None

@@ -20,7 +20,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 
-from dashboard.db import current_host
+from dashboard.context import current_host
 
 _MARK = "_dashboard_breaker_gated"
 

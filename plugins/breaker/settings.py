@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from dashboard.config import SectionModel
+from dashboard.sections import SectionModel
 
 
 class BreakerSettings(SectionModel):

@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.engine import Engine
+
 from dashboard import contract, hookimpl
 from dashboard.dbfaults import classify
 from plugins.degradation.deadline import bound_pre_ping, install_statement_deadlines
@@ -27,8 +29,7 @@ from plugins.degradation.settings import DegradationSettings
 if TYPE_CHECKING:
     from werkzeug.wrappers import Response
 
-    from dashboard.host import Host
-    from dashboard.types import WSGIApp
+    from dashboard.types import Host
 
 SECTION = "degradation"
 
@@ -45,12 +46,11 @@ def dashboard_configure(host: Host) -> None:
 
 
 @hookimpl
-def dashboard_wrap_wsgi(app: WSGIApp, host: Host) -> WSGIApp:
-    """Adds no layer; bounds the host engine's pre-ping, once its engine exists in the worker."""
+def dashboard_engine_created(host: Host, engine: Engine) -> None:
+    """Bounds the host engine's pre-ping (this plugin adds no WSGI layer)."""
     database = host.settings.database
     if database.pool_pre_ping:
-        bound_pre_ping(host.engine, database.connect_timeout)
-    return app
+        bound_pre_ping(engine, database.connect_timeout)
 
 
 @hookimpl
@@ -59,9 +59,7 @@ def dashboard_map_exception(exc: BaseException, environ: Mapping[str, Any], host
     fault = classify(exc)
     if fault is None:
         return None
-    settings = host.plugin_settings(SECTION)
-    assert isinstance(settings, DegradationSettings)
-    answer = answer_for(fault, settings)
+    answer = answer_for(fault, host.plugin_settings(SECTION, DegradationSettings))
     return contract.error_response(environ,  # type: ignore[arg-type]  # the WSGI environ dict
                                    answer.code, answer.message, retry_after=answer.retry_after,
                                    retryable=answer.retryable)

@@ -25,7 +25,6 @@ import itertools
 import os
 import socket
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -33,7 +32,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 
-from dashboard.db import current_host, socket_fileno
+from dashboard.clock import Clock, SystemClock
+from dashboard.context import current_host
+from dashboard.db import socket_fileno
+from dashboard.once import once
 
 _TOKEN_KEY = "dashboard_deadline_token"
 _GRACE_SECONDS = 1.0
@@ -52,8 +54,8 @@ class _Token:
 class DeadlineWatch:
     """One daemon thread that runs an action for every deadline that passes while armed."""
 
-    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self._monotonic = monotonic
+    def __init__(self, clock: Clock | None = None) -> None:
+        self._monotonic = (clock or SystemClock()).monotonic
         self._heap: list[tuple[float, int, _Token]] = []
         self._order = itertools.count()
         self._wake = threading.Condition()
@@ -97,8 +99,6 @@ class DeadlineWatch:
 
 
 _watch = DeadlineWatch()
-_installed = False
-_install_lock = threading.Lock()
 
 
 def _shutdown_socket(fileno: int) -> None:
@@ -112,16 +112,13 @@ def statement_deadline_seconds(call_timeout_ms: int) -> float:
     return seconds + max(_GRACE_SECONDS, seconds * _GRACE_SHARE)
 
 
+@once
 def install_statement_deadlines() -> None:
     """Listen on every engine and pool of the process (idempotent)."""
-    global _installed
-    with _install_lock:
-        if not _installed:
-            event.listen(Engine, "before_cursor_execute", _arm_statement)
-            event.listen(Engine, "after_cursor_execute", _disarm_statement)
-            event.listen(Engine, "handle_error", _disarm_on_error)
-            event.listen(Pool, "checkin", _disarm_on_checkin)
-            _installed = True
+    event.listen(Engine, "before_cursor_execute", _arm_statement)
+    event.listen(Engine, "after_cursor_execute", _disarm_statement)
+    event.listen(Engine, "handle_error", _disarm_on_error)
+    event.listen(Pool, "checkin", _disarm_on_checkin)
 
 
 def _arm_statement(conn: Any, *_args: Any) -> None:

@@ -11,7 +11,6 @@ marked: the connection is still good after a cancelled statement.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from sqlalchemy import event
@@ -19,18 +18,13 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 
 from dashboard.dbfaults import Fault, classify
-
-_installed = False
-_lock = threading.Lock()
+from dashboard.once import once
 
 
+@once
 def install_disconnect_marker() -> None:
     """Listen on every engine of the process (idempotent)."""
-    global _installed
-    with _lock:
-        if not _installed:
-            event.listen(Engine, "handle_error", _mark_lost_connection)
-            _installed = True
+    event.listen(Engine, "handle_error", _mark_lost_connection)
 
 
 def _mark_lost_connection(context: Any) -> None:

@@ -14,7 +14,7 @@ from plugins.degradation.settings import DegradationSettings
 
 
 @dataclass(frozen=True)
-class Answer:
+class DegradedAnswer:
     """What to send for one fault: a contract code and, when retrying can help, a hint."""
 
     code: str
@@ -27,14 +27,14 @@ AUTH_MESSAGE = ("The database rejected the dashboard's credentials; retrying can
                 "an operator fixes the configuration.")
 
 
-def answer_for(fault: Fault, settings: DegradationSettings) -> Answer:
+def answer_for(fault: Fault, settings: DegradationSettings) -> DegradedAnswer:
     """The contract answer for ``fault`` with the configured retry hints."""
     if fault is Fault.POOL_EXHAUSTED:
-        return Answer("DB_POOL_EXHAUSTED", True, settings.pool_exhausted_retry_after)
+        return DegradedAnswer("DB_POOL_EXHAUSTED", True, settings.pool_exhausted_retry_after)
     if fault is Fault.QUERY_TIMEOUT:
-        return Answer("DB_QUERY_TIMEOUT", True, settings.query_timeout_retry_after)
+        return DegradedAnswer("DB_QUERY_TIMEOUT", True, settings.query_timeout_retry_after)
     if fault is Fault.CONNECTION_FAILED:
-        return Answer("DB_CONNECTION_FAILED", True, settings.connection_failed_retry_after)
+        return DegradedAnswer("DB_CONNECTION_FAILED", True, settings.connection_failed_retry_after)
     if fault is Fault.AUTH_FAILED:
-        return Answer("DB_CONNECTION_FAILED", False, None, AUTH_MESSAGE)
-    return Answer("DB_QUERY_ERROR", False)
+        return DegradedAnswer("DB_CONNECTION_FAILED", False, None, AUTH_MESSAGE)
+    return DegradedAnswer("DB_QUERY_ERROR", False)

@@ -2,8 +2,10 @@
 
 Hooks implemented here, each delegating to a small module:
 
+* ``dashboard_engine_created``: the pool gauge follows the host's engine.
 * ``dashboard_wrap_wsgi``: :class:`~plugins.health.middleware.HealthEndpoints` answers the
   health paths and passes every other request through.
+* ``dashboard_host_closing``: the deep probe's pool is disposed.
 * ``dashboard_health_checks``: this plugin's own ``pool`` check (every time) and ``database``
   check (``deep`` only); other plugins contribute theirs (the breaker its ``breaker`` check).
 * ``dashboard_resilience_thresholds``: ``pool_saturation_warning`` / ``_critical``.
@@ -18,6 +20,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.engine import Engine
+
 from dashboard import hookimpl
 from dashboard.checks import CheckResult, Recommendation
 from dashboard.resilience import collect_thresholds
@@ -27,11 +31,10 @@ from plugins.health.payload import restart_policy
 from plugins.health.pool_check import pool_check
 from plugins.health.rules import recommend, situation_of
 from plugins.health.settings import HealthSettings
-from plugins.health.state import SECTION, state_of
+from plugins.health.state import HEALTH, SECTION, state_of
 
 if TYPE_CHECKING:
-    from dashboard.host import Host
-    from dashboard.types import WSGIApp
+    from dashboard.types import Host, WSGIApp
 
 
 @hookimpl
@@ -45,12 +48,20 @@ def dashboard_configure(host: Host) -> None:
 
 
 @hookimpl
+def dashboard_engine_created(engine: Engine) -> None:
+    prometheus.track_pool(engine.pool)
+
+
+@hookimpl
 def dashboard_wrap_wsgi(app: WSGIApp, host: Host) -> WSGIApp:
-    state = state_of(host)
-    if not state.pool_tracked:
-        prometheus.track_pool(host.engine.pool)
-        state.pool_tracked = True
-    return HealthEndpoints(app, host, state)
+    return HealthEndpoints(app, host, state_of(host))
+
+
+@hookimpl
+def dashboard_host_closing(host: Host) -> None:
+    state = host.find_state(HEALTH)
+    if state is not None:
+        state.close()
 
 
 @hookimpl

@@ -26,7 +26,7 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Answer(Generic[T]):
+class MemoAnswer(Generic[T]):
     """A value and what the memo knows about it."""
 
     value: T
@@ -63,19 +63,19 @@ class SingleFlightMemo(Generic[T]):
     def enabled(self) -> bool:
         return self.ttl_seconds > 0
 
-    def get(self, key: Hashable, compute: Callable[[], T]) -> Answer[T]:
+    def get(self, key: Hashable, compute: Callable[[], T]) -> MemoAnswer[T]:
         """The value for ``key``: reused while fresh, else computed once for all waiters.
 
         An exception raised by ``compute`` reaches the caller that computed and every waiter of
         that flight; nothing is stored, so the next call computes again.
         """
         if not self.enabled:
-            return Answer(compute(), hit=False, age_seconds=0.0)
+            return MemoAnswer(compute(), hit=False, age_seconds=0.0)
         with self._lock:
             entry = self._entries.get(key)
             now = self._clock.monotonic()
             if entry is not None and now - entry.computed_at < self.ttl_seconds:
-                return Answer(entry.value, hit=True, age_seconds=now - entry.computed_at)
+                return MemoAnswer(entry.value, hit=True, age_seconds=now - entry.computed_at)
             flight = self._flights.get(key)
             leader = flight is None
             if flight is None:
@@ -84,7 +84,7 @@ class SingleFlightMemo(Generic[T]):
             return self._lead(key, flight, compute)
         return self._follow(flight)
 
-    def _lead(self, key: Hashable, flight: _Flight[T], compute: Callable[[], T]) -> Answer[T]:
+    def _lead(self, key: Hashable, flight: _Flight[T], compute: Callable[[], T]) -> MemoAnswer[T]:
         try:
             value = compute()
         except BaseException as error:
@@ -92,7 +92,7 @@ class SingleFlightMemo(Generic[T]):
             raise
         else:
             flight.entry = _Entry(value, self._clock.monotonic())
-            return Answer(value, hit=False, age_seconds=0.0)
+            return MemoAnswer(value, hit=False, age_seconds=0.0)
         finally:
             with self._lock:
                 if flight.entry is not None:
@@ -100,13 +100,9 @@ class SingleFlightMemo(Generic[T]):
                 self._flights.pop(key, None)
             flight.done.set()
 
-    def _follow(self, flight: _Flight[T]) -> Answer[T]:
+    def _follow(self, flight: _Flight[T]) -> MemoAnswer[T]:
         flight.done.wait()
         if flight.entry is None:
             raise flight.error or RuntimeError("health computation ended without a value")
         age = max(0.0, self._clock.monotonic() - flight.entry.computed_at)
-        return Answer(flight.entry.value, hit=True, age_seconds=age)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        return MemoAnswer(flight.entry.value, hit=True, age_seconds=age)

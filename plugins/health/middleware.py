@@ -30,7 +30,7 @@ from plugins.health.payload import build_payload, failure_payload
 from plugins.health.state import HealthState
 
 if TYPE_CHECKING:
-    from dashboard.host import Host
+    from dashboard.types import Host
 
 logger = logging.getLogger("dashboard.health")
 NO_STORE = {"Cache-Control": "no-store"}

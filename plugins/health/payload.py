@@ -28,7 +28,7 @@ from dashboard.hookcalls import first_answer
 from dashboard.resilience import collect_checks, resilience_block, strongest_vote
 
 if TYPE_CHECKING:
-    from dashboard.host import Host
+    from dashboard.types import Host
 
 REASON_PRIORITY = ("database_unreachable", "circuit_breaker_open", "db_pool_saturated",
                    "restart_churn_exceeded")

@@ -35,9 +35,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from dashboard.checks import CheckResult
-from dashboard.config import DatabaseSection
 from dashboard.db import build_engine, exclude_from_observation, socket_fileno
 from dashboard.dbfaults import classify
+from dashboard.sections import DatabaseSection
 
 PROBE_SQL = "SELECT 1 AS dashboard_health_probe"
 DATABASE_UNREACHABLE = "database_unreachable"

@@ -1,14 +1,15 @@
 """What the health plugin keeps per host: memo, probe, readiness, pressure clock.
 
-The plugin module is shared by every host in a process (tests build many), so its state lives in
-a weak mapping keyed by the host rather than in module globals.
+The plugin module is shared by every host in a process (tests build many), so its state lives on
+the host under :data:`HEALTH` (``host.state``), never in module globals.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
+from dashboard.types import StateKey
 from plugins.health.memo import SingleFlightMemo
 from plugins.health.probe import DatabaseProbe
 from plugins.health.readiness import Readiness
@@ -16,7 +17,7 @@ from plugins.health.rules import PressureClock
 from plugins.health.settings import HealthSettings
 
 if TYPE_CHECKING:
-    from dashboard.host import Host
+    from dashboard.types import Host
 
 SECTION = "health"
 
@@ -28,14 +29,19 @@ class HealthState:
     probe: DatabaseProbe
     readiness: Readiness = field(default_factory=Readiness)
     pressure: PressureClock = field(default_factory=PressureClock)
-    pool_tracked: bool = False
+
+    def close(self) -> None:
+        self.probe.dispose()
+
+
+HEALTH = StateKey[HealthState]("health")
 
 
 def state_of(host: Host) -> HealthState:
     """This host's health state, created on first use."""
 
     def create() -> HealthState:
-        settings = cast(HealthSettings, host.plugin_settings(SECTION))
+        settings = host.plugin_settings(SECTION, HealthSettings)
         ttl = 0.0 if host.testing else float(settings.memo_ttl_seconds)
         return HealthState(
             settings=settings,
@@ -43,6 +49,4 @@ def state_of(host: Host) -> HealthState:
             probe=DatabaseProbe(host.settings.database, settings.deep_timeout_ms),
         )
 
-    state = host.plugin_state(SECTION, create)
-    assert state is not None
-    return state
+    return host.state(HEALTH, create)

@@ -20,12 +20,11 @@ from dashboard import contract, hookimpl
 from dashboard.checks import CheckResult
 from plugins.recovery.admin import AdminApi
 from plugins.recovery.settings import RecoverySettings
-from plugins.recovery.state import SECTION, recovery_of
+from plugins.recovery.state import RECOVERY, SECTION, recovery_of
 from plugins.recovery.watchdog import Watchdog
 
 if TYPE_CHECKING:
-    from dashboard.host import Host
-    from dashboard.types import WSGIApp
+    from dashboard.types import Host, WSGIApp
 
 STORE_UNAVAILABLE = "restart_store_unavailable"
 #: Heartbeat rows this old belong to masters that died without reaping their workers.
@@ -56,6 +55,14 @@ def dashboard_configure(host: Host) -> None:
 @hookimpl
 def dashboard_wrap_wsgi(app: WSGIApp, host: Host) -> WSGIApp:
     return AdminApi(app, host, recovery_of(host))
+
+
+@hookimpl
+def dashboard_host_closing(host: Host) -> None:
+    """Stop the heartbeat and watchdog threads and release the store's connections."""
+    recovery = host.find_state(RECOVERY)
+    if recovery is not None:
+        recovery.close()
 
 
 @hookimpl

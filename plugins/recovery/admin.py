@@ -27,8 +27,7 @@ from plugins.recovery.restarts import RestartRequest, master_pid, master_reloade
 from plugins.recovery.store import Heartbeat, RestartRecord
 
 if TYPE_CHECKING:
-    from dashboard.host import Host
-    from dashboard.types import StartResponse, WSGIApp, WSGIEnviron
+    from dashboard.types import Host, StartResponse, WSGIApp, WSGIEnviron
     from plugins.recovery.state import Recovery
 
 PREFIX = "/admin/api/"

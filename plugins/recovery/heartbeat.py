@@ -8,16 +8,13 @@ case that never happened (a master killed outright).
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from dashboard.clock import Clock
+from dashboard.periodic import PeriodicThread
 from plugins.recovery.store import Heartbeat, RestartStore
-
-logger = logging.getLogger("dashboard.recovery")
 
 #: Missed beats after which a worker is no longer listed.
 MISSED_BEATS_FOR_DEAD = 3
@@ -44,8 +41,7 @@ class Heartbeater:
         self.read = read
         self.started_at = clock.now()
         self._recover_since: datetime | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = PeriodicThread("recovery-heartbeat", interval, self.beat)
 
     def beat(self) -> Heartbeat:
         """Observe and write once; ``recover_since`` is when ``recover`` began, continuously."""
@@ -62,19 +58,10 @@ class Heartbeater:
 
     @property
     def running(self) -> bool:
-        return self._thread is not None
+        return self._loop.running
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="recovery-heartbeat", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.beat()
-            except Exception as error:  # a store hiccup must not end the heartbeats
-                logger.warning("heartbeat of worker %s failed (%s)", self.pid,
-                               type(error).__name__)
+        self._loop.stop()

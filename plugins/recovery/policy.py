@@ -12,9 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from dashboard.contract import plain_number, utc_timestamp
+
+if TYPE_CHECKING:
+    from plugins.recovery.settings import RecoverySettings
 
 PolicyState = Literal["allowed", "cooling_down", "blocked"]
 
@@ -106,7 +109,7 @@ class RestartPolicy:
     cooldown: CooldownRule
 
     @classmethod
-    def from_settings(cls, settings: Any) -> RestartPolicy:
+    def from_settings(cls, settings: RecoverySettings) -> RestartPolicy:
         return cls(ChurnRule(settings.churn_window_seconds, settings.churn_threshold),
                    CooldownRule(settings.cooldown_seconds))
 

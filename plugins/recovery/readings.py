@@ -13,9 +13,13 @@ from typing import TYPE_CHECKING, Any
 from dashboard.checks import CheckResult
 from dashboard.poolstats import pool_figures as live_pool_figures
 from dashboard.poolstats import saturation_status
+from dashboard.resilience import collect_thresholds
+
+#: A pool with every connection checked out: full, whatever anyone's thresholds are.
+FULL = 1.0
 
 if TYPE_CHECKING:
-    from dashboard.host import Host
+    from dashboard.types import Host
 
 
 def breaker_state(checks: Mapping[str, CheckResult]) -> str | None:
@@ -26,14 +30,18 @@ def breaker_state(checks: Mapping[str, CheckResult]) -> str | None:
 
 
 def pool_figures(host: Host, checks: Mapping[str, CheckResult]) -> dict[str, Any]:
-    """``checks.pool`` as health shows it; computed from the live pool when health is off."""
+    """``checks.pool`` as health shows it; computed from the live pool when health is off.
+
+    Without health there are no saturation thresholds to judge by (they are health's settings,
+    and recovery does not guess them): the status is then only ``fail`` when the pool is full.
+    """
     check = checks.get("pool")
     if check is not None:
         return check.payload()
     figures = live_pool_figures(host.engine.pool, host.settings.database.max_overflow)
-    settings = host.plugin_settings("health") if "health" in host.settings.plugins else None
-    warning = getattr(settings, "pool_saturation_warning", 0.8)
-    critical = getattr(settings, "pool_saturation_critical", 1.0)
+    thresholds = collect_thresholds(host)
+    warning = float(thresholds.get("pool_saturation_warning", FULL))
+    critical = float(thresholds.get("pool_saturation_critical", FULL))
     return {"status": saturation_status(figures["saturation"], warning, critical), **figures}
 
 

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from dashboard.clock import Clock
+from dashboard.context import MASTER_PID_ENV
 from plugins.recovery.audit import AuditLog, AuditRecord
 from plugins.recovery.policy import PolicyVerdict, RestartPolicy
 from plugins.recovery.store import RestartRecord, RestartStore
 
-MASTER_PID_ENV = "DASHBOARD_MASTER_PID"
 logger = logging.getLogger("dashboard.recovery")
 
 Reloader = Callable[[], None]

@@ -1,8 +1,8 @@
 """The recovery parts of one host, wired together once per process.
 
 A worker and the master each build their own host, so each gets its own :class:`Recovery`; they
-meet only in the store and the audit file. State is keyed by host (weakly), so several hosts in one
-test process share nothing.
+meet only in the store and the audit file. It lives on the host under :data:`RECOVERY`
+(``host.state``), so several hosts in one test process share nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.resilience import collect_checks, strongest_vote
+from dashboard.types import StateKey
 from plugins.recovery import readings
 from plugins.recovery.audit import AuditLog
 from plugins.recovery.heartbeat import MISSED_BEATS_FOR_DEAD, Heartbeater, WorkerReading
@@ -28,7 +29,7 @@ from plugins.recovery.store import Heartbeat, RestartStore, store_engine
 from plugins.recovery.watchdog import Watchdog
 
 if TYPE_CHECKING:
-    from dashboard.host import Host
+    from dashboard.types import Host
 
 logger = logging.getLogger("dashboard.recovery")
 SECTION = "recovery"
@@ -57,8 +58,7 @@ class Recovery:
 
     @classmethod
     def build(cls, host: Host) -> Recovery:
-        settings = host.plugin_settings(SECTION)
-        assert isinstance(settings, RecoverySettings)
+        settings = host.plugin_settings(SECTION, RecoverySettings)
         store = RestartStore(store_engine(settings.store_url, host.runtime_dir))
         try:
             store.create_schema()
@@ -127,8 +127,9 @@ class Recovery:
         self.store.close()
 
 
+RECOVERY = StateKey[Recovery]("recovery")
+
+
 def recovery_of(host: Host) -> Recovery:
     """This host's recovery parts, built on first use."""
-    recovery = host.plugin_state(SECTION, lambda: Recovery.build(host))
-    assert recovery is not None
-    return recovery
+    return host.state(RECOVERY, lambda: Recovery.build(host))

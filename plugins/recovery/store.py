@@ -244,14 +244,6 @@ class RestartStore:
         with self.engine.connect() as own:
             return list(own.execute(query).scalars())
 
-    def last_executed_at(self, connection: Connection | None = None) -> datetime | None:
-        query = (select(restarts.c.requested_at).where(restarts.c.decision == "executed")
-                 .order_by(restarts.c.requested_at.desc()).limit(1))
-        if connection is not None:
-            return connection.execute(query).scalar()
-        with self.engine.connect() as own:
-            return own.execute(query).scalar()
-
     def history(self, limit: int = 50) -> list[RestartRecord]:
         """Newest first."""
         query = select(*[restarts.c[name] for name in RestartRecord.__dataclass_fields__])

@@ -15,11 +15,11 @@ the watchdog's last restart has been answered and is ignored.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from dashboard.clock import Clock
+from dashboard.periodic import PeriodicThread
 from plugins.recovery.restarts import Reloader, RestartOutcome, RestartRequest, Restarts
 from plugins.recovery.store import Heartbeat
 
@@ -48,7 +48,7 @@ class Watchdog:
         self.reloader = reloader
         self._answered_before: datetime | None = None
         self._held_back: str | None = None
-        self._stop = threading.Event()
+        self._loop = PeriodicThread("recovery-watchdog", interval, self.check)
 
     def check(self) -> RestartOutcome | None:
         """Restart if the rule says so; return the outcome, or ``None`` when nothing was done."""
@@ -77,14 +77,7 @@ class Watchdog:
         return outcome
 
     def start(self) -> None:
-        threading.Thread(target=self._run, name="recovery-watchdog", daemon=True).start()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.check()
-            except Exception as error:  # the watchdog must outlive a store hiccup
-                logger.warning("watchdog check failed (%s)", type(error).__name__)
+        self._loop.stop()

@@ -13,14 +13,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from dashboard import hookimpl
+from dashboard.secrets import configured_secrets
 from plugins.redaction.filter import RedactingFilter
 from plugins.redaction.install import active_filter, install, uninstall
-from plugins.redaction.literals import host_secrets, literal_forms
+from plugins.redaction.literals import literal_forms
 from plugins.redaction.redactor import Redactor
 from plugins.redaction.settings import RedactionSettings
 
 if TYPE_CHECKING:
-    from dashboard.host import Host
+    from dashboard.types import Host
 
 SECTION = "redaction"
 
@@ -45,6 +46,6 @@ def dashboard_logging_configured(host: Host) -> None:
 
 def redactor_for(host: Host) -> Redactor:
     """A redactor with this host's mask, extra patterns and configured secrets."""
-    settings = host.plugin_settings(SECTION)
-    return Redactor(getattr(settings, "mask", "***"), literal_forms(host_secrets(host.settings)),
-                    getattr(settings, "extra_patterns", ()))
+    settings = host.plugin_settings(SECTION, RedactionSettings)
+    return Redactor(settings.mask, literal_forms(configured_secrets(host.settings)),
+                    settings.extra_patterns)

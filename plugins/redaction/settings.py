@@ -6,7 +6,7 @@ import re
 
 from pydantic import Field, field_validator
 
-from dashboard.config import SectionModel
+from dashboard.sections import SectionModel
 
 
 class RedactionSettings(SectionModel):

@@ -72,6 +72,25 @@ BAD_CONFIGS: list[tuple[str, str, dict[str, str], list[str]]] = [
     ("plugins not a table", "plugins = 3", {}, ["plugins: must be a table"]),
     ("warning above critical", "[plugins.health]\npool_saturation_warning = 0.9\n"
      "pool_saturation_critical = 0.5", {}, ["plugins.health: pool_saturation_warning must be"]),
+    ("postgres scheme", '[database]\nurl = "postgres://u@h/db"', {},
+     ["database.url: uses the dialect 'postgres'; SQLAlchemy calls it 'postgresql'"]),
+    ("driver not installed names the extra", '[database]\nurl = "mysql+mysqldb://u@h/db"', {},
+     ["database.url: needs the database driver 'mysqldb'", "pip install 'dashboard[mysql]'"]),
+    ("unknown dialect", '[database]\nurl = "nosuchdb://u@h/db"', {},
+     ["database.url: names an unknown database dialect 'nosuchdb'"]),
+    ("store url port not a number", '[plugins.recovery]\nstore_url = "postgresql://u@h:np/d"', {},
+     ["plugins.recovery.store_url: is not a SQLAlchemy URL"]),
+    ("infinite cooldown", "[plugins.recovery]\ncooldown_seconds = inf", {},
+     ["plugins.recovery.cooldown_seconds: must be a finite number"]),
+    ("nan pool timeout", "[database]\npool_timeout = nan", {},
+     ["database.pool_timeout: must be a finite number"]),
+    ("cooldown above a day", "[plugins.recovery]\ncooldown_seconds = 90000", {},
+     ["plugins.recovery.cooldown_seconds: must be <= 86400"]),
+    ("bind host with spaces", '[server]\nbind = "my host:80"', {},
+     ["server.bind: must be HOST:PORT"]),
+    ("env list not json", "", {"DASHBOARD__DASHBOARD__PLUGINS": "[health"},
+     ["dashboard.plugins: must be a JSON array or a comma-separated list",
+      "from env DASHBOARD__DASHBOARD__PLUGINS"]),
 ]
 
 
@@ -124,7 +143,8 @@ def test_every_problem_is_reported_at_once(tmp_path: Path, capsys: pytest.Captur
 def test_serve_refuses_to_start_on_invalid_config(tmp_path: Path) -> None:
     """A real process: no server, exit 2, one line, no traceback, the password never printed."""
     config = tmp_path / "resilience.toml"
-    config.write_text('[database]\nurl = "postgresql://app:Hunter2@db/mes"\npool_size = 0\n')
+    config.write_text('[database]\nurl = "postgresql+psycopg://app:Hunter2@db/mes"\n'
+                      'pool_size = 0\n')
     result = subprocess.run([sys.executable, "-m", "dashboard", "serve", "--config", str(config)],
                             capture_output=True, text=True, timeout=60, cwd=tmp_path,
                             env={k: v for k, v in os.environ.items()
@@ -155,3 +175,51 @@ def test_check_prints_sources_and_masks_secrets(tmp_path: Path, monkeypatch: pyt
     assert lines["plugins.health.deep_timeout_ms"].endswith(
         "= 1500  [env DASHBOARD__PLUGINS__HEALTH__DEEP_TIMEOUT_MS]")
     assert "plugins.breaker: inactive (configured, not listed in dashboard.plugins)" in out
+
+
+def test_list_settings_come_from_env_as_commas_or_json(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    for name in list(os.environ):
+        if name.startswith(("DASHBOARD", "DB_", "DATABASE_URL")):
+            monkeypatch.delenv(name)
+    config = tmp_path / "resilience.toml"
+    config.write_text("")
+    monkeypatch.setenv("DASHBOARD__DASHBOARD__PLUGINS", "health, breaker")
+    monkeypatch.setenv("DASHBOARD__PLUGINS__REDACTION__EXTRA_PATTERNS", '["k=(\\\\w+)", "x"]')
+    assert main(["check", "--config", str(config)]) == 0
+    lines = {line.split(" = ")[0].strip(): line for line in capsys.readouterr().out.splitlines()
+             if " = " in line}
+    assert '= ["health", "breaker"]  [env DASHBOARD__DASHBOARD__PLUGINS]' in lines[
+        "dashboard.plugins"]
+    assert '["k=(\\\\w+)", "x"]' in lines["plugins.redaction.extra_patterns"]
+
+
+def test_check_says_when_it_read_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    for name in list(os.environ):
+        if name.startswith(("DASHBOARD", "DB_", "DATABASE_URL")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    assert main(["check"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("config: no file read (config/resilience.toml not found)"), first
+
+
+def test_a_bad_command_line_flag_is_blamed_as_the_flag(tmp_path: Path) -> None:
+    (tmp_path / "c.toml").write_text("")
+    result = subprocess.run([sys.executable, "-m", "dashboard", "serve", "--workers", "0",
+                             "--config", str(tmp_path / "c.toml")],
+                            capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                            env={k: v for k, v in os.environ.items()
+                                 if not k.startswith(("DASHBOARD", "DB_", "DATABASE_URL"))})
+    assert result.returncode == 2
+    assert "server.workers: must be >= 1 (got '0', from flag --workers)" in result.stderr, (
+        result.stderr)
+
+
+def test_help_names_no_document_users_do_not_have() -> None:
+    result = subprocess.run([sys.executable, "-m", "dashboard", "--help"], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0
+    assert "CONTRACT" not in result.stdout

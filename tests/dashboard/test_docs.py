@@ -31,7 +31,7 @@ def test_readme_first_screen_has_the_two_commands() -> None:
 def test_shipped_config_holds_the_defaults(tmp_path: Path) -> None:
     import tomllib
 
-    from dashboard.config import load_settings
+    from dashboard.registry import load_installed_settings as load_settings
 
     shipped = tomllib.loads((ROOT / "config/resilience.toml").read_text(encoding="utf-8"))
     from_file = load_settings(env={}, data=shipped)

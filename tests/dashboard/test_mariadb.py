@@ -12,9 +12,9 @@ import time
 import pytest
 from sqlalchemy import text
 
-from dashboard.config import DatabaseSection
 from dashboard.db import build_engine
 from dashboard.dbfaults import Fault, classify
+from dashboard.sections import DatabaseSection
 from tests.support.server import free_port
 
 MARIADB_URL = "mysql+pymysql://root@127.0.0.1:3306/test"

@@ -59,3 +59,18 @@ def test_the_guides_plugin_installs_passes_its_tests_and_is_listed(tmp_path: Pat
     assert block.split()[0] == "0.1.0", listed.stdout
     assert set(re.findall(r"dashboard_\w+", block)) == {"dashboard_settings_model",
                                                         "dashboard_wrap_wsgi"}
+
+
+def test_the_guides_hook_table_lists_exactly_the_hookspecs():
+    """Section 3's table names every hook once, marking exactly the firstresult ones."""
+    from tests.dashboard.test_hookspecs import HOOKS, is_firstresult
+
+    text = GUIDE.read_text(encoding="utf-8")
+    table = text[text.index("## 3. The hooks you can implement"):text.index("## 4.")]
+    named: list[str] = []
+    for row in re.findall(r"^\| `dashboard_.*$", table, re.M):
+        hooks = re.findall(r"`(dashboard_\w+)\(", row.split("|")[1])
+        named += hooks
+        for name in hooks:
+            assert ("firstresult" in row) == is_firstresult(HOOKS[name]), row
+    assert sorted(named) == sorted(HOOKS)

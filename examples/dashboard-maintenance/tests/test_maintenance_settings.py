@@ -15,7 +15,7 @@ ENABLED = '[dashboard]\nplugins = ["maintenance"]\n'
     ('message = ""', "plugins.maintenance.message: must not be empty (got '', from toml)"),
     ('allow_paths = ["health"]',
      "plugins.maintenance.allow_paths: 'health' must start with '/' (got ['health'], from toml)"),
-    ("flag = true", "plugins.maintenance.flag: unknown key (got True, from toml)"),
+    ("flag = true", "plugins.maintenance.flag: unknown key (from toml)"),
 ])
 def test_bad_values_are_rejected_with_the_key_named(table, problem):
     assert config_problems(f"{ENABLED}[plugins.maintenance]\n{table}\n") == [problem]

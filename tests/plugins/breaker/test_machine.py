@@ -16,7 +16,7 @@ def make(clock: ManualClock, **options: object) -> tuple[CircuitBreaker, list[Tr
     seen: list[Transition] = []
     settings = {"window_size": 10, "minimum_calls": 5, "failure_rate_threshold": 0.5,
                 "open_seconds": 30, "half_open_max_calls": 1, **options}
-    breaker = CircuitBreaker(monotonic=clock.monotonic, on_transition=seen.append,
+    breaker = CircuitBreaker(clock=clock, on_transition=seen.append,
                              **settings)  # type: ignore[arg-type]
     return breaker, seen
 
@@ -216,7 +216,7 @@ def test_opens_exactly_when_a_reference_window_says_so(outcomes: list[bool], win
     minimum = data.draw(st.integers(1, window))
     threshold = data.draw(st.sampled_from([0.2, 0.5, 0.75, 1.0]))
     breaker = CircuitBreaker(window_size=window, minimum_calls=minimum,
-                             failure_rate_threshold=threshold, monotonic=ManualClock().monotonic)
+                             failure_rate_threshold=threshold, clock=ManualClock())
     seen: list[bool] = []
     for failed in outcomes:
         (breaker.record_failure if failed else breaker.record_success)()

@@ -11,7 +11,7 @@ from dashboard.clock import ManualClock
 from dashboard.dbfaults import DbOutcome, Fault
 from dashboard.host import Host
 from dashboard.metrics import series
-from plugins.breaker import runtime_of
+from plugins.breaker.state import BREAKER
 
 TOML = """
 [dashboard]
@@ -104,7 +104,7 @@ def test_half_open_is_warn_and_a_successful_probe_closes(
 
 def test_a_probe_that_ends_without_an_outcome_gives_its_permit_back(
         host: Host, dashboard_client, dashboard_clock: ManualClock) -> None:
-    runtime = runtime_of(host)
+    runtime = host.find_state(BREAKER)
     assert runtime is not None
     fail(host, Fault.CONNECTION_FAILED, 2)
     dashboard_clock.advance(30)

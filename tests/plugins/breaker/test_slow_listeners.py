@@ -17,8 +17,8 @@ import pytest
 
 from dashboard.dbfaults import DbOutcome, Fault
 from dashboard.host import Host
-from plugins.breaker import runtime_of
 from plugins.breaker.machine import CircuitOpenError
+from plugins.breaker.state import BREAKER
 
 TOML = """
 [dashboard]
@@ -86,7 +86,7 @@ def test_decisions_stay_fast_while_a_200ms_handler_logs_the_transition(
         worst.append(longest)
 
     threads = [threading.Thread(target=worker) for _ in range(8)]
-    runtime = runtime_of(host)
+    runtime = host.find_state(BREAKER)
     assert runtime is not None
     gc.collect()
     gc.disable()  # a full collection pauses every thread; that is not what is measured here
@@ -125,7 +125,7 @@ def test_a_raising_handler_cannot_stop_the_breaker_from_opening(
         host.hook.dashboard_db_outcome(host=host, outcome=DbOutcome(Fault.QUERY_TIMEOUT))
     with pytest.raises(CircuitOpenError):
         host.hook.dashboard_db_checkout(host=host)
-    runtime = runtime_of(host)
+    runtime = host.find_state(BREAKER)
     assert runtime is not None and runtime.notifier.wait_idle(timeout=5)
     with pytest.raises(CircuitOpenError):  # and the notifier thread survived it
         host.hook.dashboard_db_checkout(host=host)

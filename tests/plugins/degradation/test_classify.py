@@ -18,9 +18,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 
-from dashboard.config import DatabaseSection
 from dashboard.db import build_engine
 from dashboard.dbfaults import Fault, classify
+from dashboard.sections import DatabaseSection
 from tests.conftest import PG_ADMIN_URL
 from tests.plugins.degradation.fakepg import rejecting_server
 from tests.support.faultproxy import FaultProxy

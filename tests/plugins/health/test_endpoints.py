@@ -22,17 +22,9 @@ ECHO = 'app_factory = "dashboard.testing:echo_app"'
 
 
 @pytest.fixture
-def make_host(dashboard_host: Callable[..., Host]) -> Iterator[Callable[..., Host]]:
-    made: list[Host] = []
-
-    def make(toml_text: str, **options: Any) -> Host:
-        host = dashboard_host(toml_text, **options)
-        made.append(host)
-        return host
-
-    yield make
-    for host in made:
-        state_of(host).probe.dispose()
+def make_host(dashboard_host: Callable[..., Host]) -> Callable[..., Host]:
+    """Hosts closed by ``dashboard_host`` at the end of the test (the probe's pool too)."""
+    return dashboard_host
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from dashboard.config import DatabaseSection
+from dashboard.sections import DatabaseSection
 from plugins.health.probe import DatabaseProbe
 from tests.support.faultproxy import FaultProxy
 

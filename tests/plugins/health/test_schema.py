@@ -9,7 +9,6 @@ import jsonschema
 import pytest
 
 from dashboard.host import Host
-from plugins.health.state import state_of
 
 TIMESTAMP = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$"
 STATUS = {"enum": ["pass", "warn", "fail"]}
@@ -69,7 +68,7 @@ def full_host(dashboard_host: Callable[..., Host]) -> Any:
     host = dashboard_host(f'[dashboard]\nplugins = {ALL_PLUGINS}\n'
                           'app_factory = "dashboard.testing:echo_app"\n')
     yield host
-    state_of(host).probe.dispose()
+    host.close()
 
 
 @pytest.mark.parametrize("path", ["/health", "/health/deep"])

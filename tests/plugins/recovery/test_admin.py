@@ -17,9 +17,8 @@ import pytest
 
 from dashboard import hookimpl
 from dashboard.clock import ManualClock
-from dashboard.config import SectionModel
 from dashboard.host import Host
-from plugins.recovery.state import recovery_of
+from dashboard.sections import SectionModel
 
 TOKEN = "tok-3f9a-secret-value"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -273,7 +272,7 @@ def test_the_store_is_never_gated_by_the_hosts_database_hooks(
     host.hook.dashboard_worker_started(host=host, pid=os.getpid())  # re-pools after a fork
     assert client.get("/admin/api/worker/status", headers=AUTH).status_code == 200
     assert client.get("/api/reports/wip-by-workcenter").status_code != 200  # the gate works
-    recovery_of(host).close()  # stop the heartbeat thread the hook started
+    host.close()  # stops the heartbeat thread the hook started
 
 
 def test_an_unreachable_store_degrades_health_and_admin_but_never_stops_serving(

@@ -20,8 +20,7 @@ from dashboard_maintenance.middleware import ERROR_CODE, MaintenanceMode
 from dashboard_maintenance.settings import MaintenanceSettings
 
 if TYPE_CHECKING:
-    from dashboard.host import Host
-    from dashboard.types import WSGIApp
+    from dashboard.types import Host, WSGIApp
 
 SECTION = "maintenance"
 DEGRADED_REASON = "maintenance"

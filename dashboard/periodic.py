@@ -1,0 +1,51 @@
+"""A daemon thread that runs one action every ``interval`` seconds until stopped.
+
+Heartbeats, the watchdog and background probes all need the same loop: wait, act, log a failure
+without dying, stop promptly when the host closes. The first action runs after one interval; call
+the action yourself first when an immediate run is wanted.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+logger = logging.getLogger("dashboard.periodic")
+
+
+class PeriodicThread:
+    """``action()`` every ``interval`` seconds on a daemon thread named ``name``."""
+
+    def __init__(self, name: str, interval: float, action: Callable[[], object]) -> None:
+        self.name = name
+        self.interval = interval
+        self.action = action
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        """Start the loop (idempotent while it runs)."""
+        if self.running:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Ask the loop to end; wait up to ``timeout`` seconds for it when given."""
+        self._stop.set()
+        thread = self._thread
+        if timeout is not None and thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.action()
+            except Exception as error:  # one failed round must not end the loop
+                logger.warning("%s: one round failed (%s)", self.name, type(error).__name__)
