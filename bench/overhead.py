@@ -36,7 +36,7 @@ def ping_app(host: Any = None) -> Any:
     return app
 
 
-def _call(app: Any, environ_template: dict[str, Any]) -> None:
+def call(app: Any, environ_template: dict[str, Any]) -> None:
     environ = dict(environ_template)
     body = app(environ, lambda status, headers, exc_info=None: None)
     for _ in body:
@@ -46,15 +46,15 @@ def _call(app: Any, environ_template: dict[str, Any]) -> None:
         close()
 
 
-def _per_request_us(app: Any, path: str, requests: int, rounds: int = 5) -> float:
+def per_request_us(app: Any, path: str, requests: int, rounds: int = 5) -> float:
     template = EnvironBuilder(path=path).get_environ()
     for _ in range(min(200, requests)):
-        _call(app, template)
+        call(app, template)
     samples = []
     for _ in range(rounds):
         started = time.perf_counter()
         for _ in range(requests):
-            _call(app, template)
+            call(app, template)
         samples.append((time.perf_counter() - started) / requests * 1e6)
     return statistics.median(samples)
 
@@ -79,8 +79,8 @@ def main() -> None:
                               base_dir=base / workload)
             pipeline = host.build_app()
             bare = ping_app() if workload == "ping" else host._make_app()
-            bare_us = _per_request_us(bare, path, args.requests)
-            host_us = _per_request_us(pipeline, path, args.requests)
+            bare_us = per_request_us(bare, path, args.requests)
+            host_us = per_request_us(pipeline, path, args.requests)
             print(f"{workload:<10}{bare_us:>14.1f}{host_us:>14.1f}{host_us - bare_us:>11.1f}"
                   f"{host_us / bare_us:>7.2f}x")
             host.close()

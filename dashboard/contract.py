@@ -7,10 +7,13 @@ cannot drift between plugins.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import os
 import re
-import uuid
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -78,9 +81,23 @@ def register_error_code(spec: ErrorCode) -> ErrorCode:
 
 
 def utc_timestamp(moment: datetime | None = None) -> str:
-    """ISO-8601 UTC with a trailing ``Z`` (``2026-11-28T10:00:00Z``), as every payload uses."""
-    moment = moment or datetime.now(UTC)
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """ISO-8601 UTC with a trailing ``Z`` (``2026-11-28T10:00:00.000Z``), as every payload uses.
+
+    "Now" is rendered from a per-second cache: every response carries a timestamp, and
+    formatting a datetime costs more than the rest of a refusal.
+    """
+    if moment is not None:
+        return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    now = time.time()
+    second = int(now)
+    cached = _second_cache
+    if cached[0] != second:
+        cached = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+        globals()["_second_cache"] = cached
+    return f"{cached[1]}.{int((now - second) * 1000):03d}Z"
+
+
+_second_cache: tuple[int, str] = (-1, "")
 
 
 def retry_after_seconds(seconds: float) -> int:
@@ -95,6 +112,28 @@ def plain_number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
 
 
+class _RequestIds:
+    """Generated request ids: a random per-process prefix and a counter.
+
+    Unique across the workers of a host and across restarts (the prefix is 64 random bits, drawn
+    again in every forked child), and far cheaper per request than a ``uuid4``.
+    """
+
+    def __init__(self) -> None:
+        self._reseed()
+        os.register_at_fork(after_in_child=self._reseed)
+
+    def _reseed(self) -> None:
+        self.prefix = os.urandom(8).hex() + "-"
+        self.counter = itertools.count(1)
+
+    def next(self) -> str:
+        return f"{self.prefix}{next(self.counter):x}"
+
+
+_request_ids = _RequestIds()
+
+
 def request_id(environ: dict[str, Any]) -> str:
     """The request's id: the client's ``X-Request-ID`` when it is sane, else a generated one.
 
@@ -102,8 +141,8 @@ def request_id(environ: dict[str, Any]) -> str:
     """
     rid = environ.get(REQUEST_ID_ENVIRON_KEY)
     if rid is None:
-        given = environ.get("HTTP_X_REQUEST_ID", "")
-        rid = given if _SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
+        given = environ.get("HTTP_X_REQUEST_ID")
+        rid = given if given and _SAFE_REQUEST_ID.match(given) else _request_ids.next()
         environ[REQUEST_ID_ENVIRON_KEY] = rid
     return rid
 
@@ -129,30 +168,87 @@ def success_response(environ: dict[str, Any], data: Any, status: int = 200) -> R
 def error_response(environ: dict[str, Any], code: str, message: str | None = None,
                    retry_after: float | None = None, retryable: bool | None = None,
                    status: int | None = None) -> Response:
-    """The error envelope for ``code``.
+    """The error envelope for ``code``, as a Werkzeug ``Response`` (headers can be added).
 
     ``retry_after`` (seconds, rounded up) is sent as ``meta.retry_after_seconds`` and the
     ``Retry-After`` header exactly when the error is retryable; a retryable error without an
     explicit hint gets 1 second. ``retryable`` and ``status`` override the code's defaults (e.g.
     ``DB_CONNECTION_FAILED`` is not retryable when the database rejected the credentials).
     """
+    prepared = prepared_error(environ, code, message, retry_after, retryable, status)
+    headers = [(name, value) for name, value in prepared.headers if name != "Content-Length"]
+    return Response(prepared.body, status=prepared.status_code, headers=headers)
+
+
+class PreparedError:
+    """An error envelope as a plain WSGI app, rendered from a per-code template.
+
+    The fail-fast path answers many requests a second while the database is down; building a
+    Werkzeug ``Response`` and a JSON document for each costs more than the refusal itself. The
+    error part is serialised once per (code, message, retryable, status); the timestamp, the
+    request id (already restricted to ``[A-Za-z0-9._:-]``) and the retry hint are filled in.
+    ``status_code`` and ``code`` are there for wrappers that look at the answer.
+    """
+
+    __slots__ = ("body", "code", "headers", "status", "status_code")
+
+    def __init__(self, code: str, status_code: int, status: str, body: bytes,
+                 headers: list[tuple[str, str]]) -> None:
+        self.code = code
+        self.status_code = status_code
+        self.status = status
+        self.body = body
+        self.headers = headers
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        start_response(self.status, self.headers)
+        return [self.body] if environ.get("REQUEST_METHOD") != "HEAD" else []
+
+
+_ENVELOPE = b'{"success":false,"error":%s,"meta":{"timestamp":"%s","request_id":"%s"%s}}'
+_error_parts: dict[tuple[str, str, bool, int], tuple[bytes, str]] = {}
+
+
+def prepared_error(environ: dict[str, Any], code: str, message: str | None = None,
+                   retry_after: float | None = None, retryable: bool | None = None,
+                   status: int | None = None) -> PreparedError:
+    """The same envelope as :func:`error_response`, for hot paths (see :class:`PreparedError`)."""
     spec = ERROR_CODES[code]
     retryable = spec.retryable if retryable is None else retryable
+    status_code = status or spec.status
+    key = (code, message or spec.message, retryable, status_code)
+    parts = _error_parts.get(key)
+    if parts is None:
+        error = json.dumps({"code": code, "message": key[1], "retryable": retryable},
+                           separators=(",", ":"), ensure_ascii=False).encode()
+        parts = _error_parts.setdefault(key, (error, _status_line(status_code)))
     if code in DEGRADED_CODES:
-        from dashboard.metrics import series
-
-        series().degraded_responses.labels(code=code).inc()
-    meta = _meta(environ)
-    headers: dict[str, str] = {}
+        _count_degraded(code)
+    rid = request_id(environ)
+    headers = [("Content-Type", "application/json"), (REQUEST_ID_HEADER, rid)]
+    extra = b""
     if retryable:
         seconds = retry_after_seconds(retry_after if retry_after is not None else 1)
-        meta["retry_after_seconds"] = seconds
-        headers["Retry-After"] = str(seconds)
-    payload = {
-        "success": False,
-        "error": {"code": code, "message": message or spec.message, "retryable": retryable},
-        "meta": meta,
-    }
-    response = json_response(payload, status or spec.status, headers)
-    response.headers[REQUEST_ID_HEADER] = request_id(environ)
-    return response
+        extra = b',"retry_after_seconds":%d' % seconds
+        headers.append(("Retry-After", str(seconds)))
+    body = _ENVELOPE % (parts[0], utc_timestamp().encode(), rid.encode(), extra)
+    headers.append(("Content-Length", str(len(body))))
+    return PreparedError(code, status_code, parts[1], body, headers)
+
+
+_degraded_counters: dict[str, Any] = {}
+
+
+def _count_degraded(code: str) -> None:
+    counter = _degraded_counters.get(code)
+    if counter is None:
+        from dashboard.metrics import series
+
+        counter = _degraded_counters.setdefault(code, series().degraded_responses.labels(code=code))
+    counter.inc()
+
+
+def _status_line(status_code: int) -> str:
+    from http import HTTPStatus
+
+    return f"{status_code} {HTTPStatus(status_code).phrase.upper()}"

@@ -120,16 +120,36 @@ def _build_callers(host: Host, hook_name: str) -> PluginCallers:
     hook = getattr(pm.hook, hook_name)
     firstresult = bool(hook.spec is not None and hook.spec.opts.get("firstresult"))
     by_plugin = {impl.plugin_name: impl for impl in hook.get_hookimpls()}
-    return [(name, _caller(pm, hook_name, by_plugin[name], firstresult))
-            for name in host.plugin_names if name in by_plugin]
+    callers: PluginCallers = []
+    for name in host.plugin_names:
+        impl = by_plugin.get(name)
+        if impl is None:
+            continue
+        wraps = getattr(impl, "hookwrapper", False) or getattr(impl, "wrapper", False)
+        make = _traced_caller if host.tracing or wraps else _direct_caller
+        callers.append((name, make(pm, hook_name, impl, firstresult)))
+    return callers
 
 
-def _caller(pm: Any, hook_name: str, impl: Any, firstresult: bool) -> Callable[..., Any]:
-    """Call one implementation through the plugin manager's hook executor.
+def _direct_caller(pm: Any, hook_name: str, impl: Any, firstresult: bool) -> Callable[..., Any]:
+    """Call one implementation as pluggy would (only the arguments it names), without pluggy's
+    per-call machinery: these calls sit on every request and every statement."""
+    function = impl.function
+    names = tuple(impl.argnames)
+
+    def call(**kwargs: Any) -> Any:
+        return function(*[kwargs[name] for name in names])
+
+    return call
+
+
+def _traced_caller(pm: Any, hook_name: str, impl: Any, firstresult: bool) -> Callable[..., Any]:
+    """Call one implementation through the plugin manager's hook executor, so tracing
+    (``add_hookcall_monitoring``, what ``DASHBOARD_TRACE_HOOKS`` turns on) sees it once.
 
     ``pm._hookexec`` is the one entry every pluggy hook call goes through and the one that
-    ``add_hookcall_monitoring`` (tracing) wraps; ``subset_hook_caller`` would do the same but
-    needs hashable plugin objects, which plugins defined as namespaces are not.
+    monitoring wraps; ``subset_hook_caller`` would do the same but needs hashable plugin
+    objects, which plugins defined as namespaces are not.
     """
     methods = [impl]
 

@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 
     from pydantic import BaseModel
     from sqlalchemy.engine import Engine
-    from werkzeug.wrappers import Response
 
     from dashboard.checks import CheckResult, Recommendation
     from dashboard.dbfaults import DbOutcome
@@ -120,7 +119,7 @@ def dashboard_wrap_wsgi(app: WSGIApp, host: Host) -> WSGIApp:
 
 @hookspec(firstresult=True)
 def dashboard_map_exception(exc: BaseException, environ: Mapping[str, Any], host: Host
-                            ) -> Response | None:
+                            ) -> WSGIApp | None:
     """Turn an exception raised by the app into a contract response, or return ``None``.
 
     Called by the host's innermost layer, in the worker serving the request, for every exception
@@ -128,7 +127,8 @@ def dashboard_map_exception(exc: BaseException, environ: Mapping[str, Any], host
     the exception, ``environ`` the request's WSGI environ, ``host`` the serving host.
     firstresult: the first plugin in TOML order that returns a response wins; when none does, the
     host answers ``INTERNAL_ERROR`` (or ``DB_QUERY_ERROR`` for database errors). Build responses
-    with :mod:`dashboard.contract`.
+    with :mod:`dashboard.contract` (``error_response``, or ``prepared_error`` on hot paths):
+    any WSGI app answering the envelope will do.
     """
 
 

@@ -6,11 +6,14 @@
   asking ``dashboard_map_exception``, so plugin wrappers see HTTP responses, not exceptions.
 * :class:`LastResortCatcher` (outermost) makes sure nothing escapes as a bare 500 page, stamps
   ``X-Request-ID`` on every response, and marks this host as the one serving database calls made
-  while the request runs (see :func:`dashboard.context.serving`).
+  while the request runs (see :mod:`dashboard.context`).
 
-Both stream: bodies are never buffered, ``close()`` is passed through, and an exception raised
-while a body streams is answered as long as nothing has been sent yet (after that the server
-aborts the connection, which is the only honest thing left to do).
+Both stream: bodies are never buffered, ``close()`` is passed through (also when a server closes
+a body it never iterated), and an exception raised while a body streams is answered as long as
+nothing has been sent yet (after that the server aborts the connection, which is the only honest
+thing left to do). They sit on every request, so they are written for cost: one closure per
+request, plain iterator classes instead of generators, and no body wrapper at all around a body
+that is already a list (it can neither raise nor query the database while it is sent).
 """
 
 from __future__ import annotations
@@ -20,69 +23,128 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.wrappers import Response
-
 from dashboard import contract, hookcalls
-from dashboard.context import current_host, serving
+from dashboard.context import current_host
 from dashboard.db import report_outcome
 from dashboard.dbfaults import DbOutcome, Fault, classify
-from dashboard.streaming import ContextBoundIterable
 from dashboard.types import StartResponse, WSGIApp, WSGIEnviron
 
 if TYPE_CHECKING:
+    from werkzeug.wrappers import Response
+
     from dashboard.types import Host
 
 logger = logging.getLogger("dashboard.errors")
 
-ErrorToResponse = Callable[[BaseException, WSGIEnviron], Response]
+ErrorToResponse = Callable[[BaseException, WSGIEnviron], Any]
+_PRODUCED = (list, tuple)
 
 
-def run_guarded(app: WSGIApp, environ: WSGIEnviron, start_response: StartResponse,
-                to_response: ErrorToResponse) -> Iterable[bytes]:
-    """Call ``app``; answer an exception raised before the body starts with ``to_response``."""
-    started: list[bool] = []
+class _Exchange:
+    """One request's ``start_response``: records that headers were set, stamps the request id."""
 
-    def recording_start_response(status: str, headers: list[tuple[str, str]],
-                                 exc_info: Any = None) -> Any:
-        started.append(True)
-        return start_response(status, headers, exc_info)
+    __slots__ = ("environ", "request_id", "start_response", "started")
 
-    try:
-        iterable = app(environ, recording_start_response)
-    except Exception as exc:
-        return _answer(exc, environ, start_response, to_response, started)
-    return _iterate_guarded(iterable, environ, start_response, to_response, started)
+    def __init__(self, environ: WSGIEnviron, start_response: StartResponse,
+                 request_id: str | None) -> None:
+        self.environ = environ
+        self.start_response = start_response
+        self.request_id = request_id
+        self.started = False
+
+    def __call__(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        self.started = True
+        if self.request_id is not None:
+            for name, _ in headers:
+                if name.lower() == "x-request-id":
+                    break
+            else:
+                headers.append((contract.REQUEST_ID_HEADER, self.request_id))
+        return self.start_response(status, headers, exc_info)
+
+    def answer(self, exc: BaseException, to_response: ErrorToResponse) -> Iterable[bytes]:
+        """Answer ``exc`` with ``to_response``; replacing headers already set passes exc_info
+        (PEP 3333: the server re-raises if they were sent), a first call must not."""
+        response = to_response(exc, self.environ)
+        exc_info = sys.exc_info() if self.started else None
+
+        def replace_headers(status: str, headers: list[tuple[str, str]],
+                            _exc_info: Any = None) -> Any:
+            return self(status, headers, exc_info)
+
+        return response(self.environ, replace_headers)  # type: ignore[no-any-return]
 
 
-def _answer(exc: BaseException, environ: WSGIEnviron, start_response: StartResponse,
-            to_response: ErrorToResponse, started: list[bool]) -> Iterable[bytes]:
-    response = to_response(exc, environ)
-    # PEP 3333: replacing headers the app already set requires exc_info (the server re-raises
-    # if they were sent); a first call must not pass it.
-    exc_info = sys.exc_info() if started else None
+class _GuardedBody:
+    """Iterates and closes the app's body; answers an exception raised before the first byte.
 
-    def replace_headers(status: str, headers: list[tuple[str, str]], _exc_info: Any = None) -> Any:
-        return start_response(status, headers, exc_info)
+    The body is closed once: when it is exhausted (so clients that never call ``close()``, such
+    as test clients, still release what the request held) or at ``close()``, whichever is first.
+    """
 
-    return response(environ, replace_headers)
+    __slots__ = ("_answer", "_closed", "_exchange", "_inner", "_iterator", "_sent",
+                 "_to_response")
 
+    def __init__(self, inner: Iterable[bytes], exchange: _Exchange,
+                 to_response: ErrorToResponse) -> None:
+        self._inner = inner
+        self._exchange = exchange
+        self._to_response = to_response
+        self._iterator: Iterator[bytes] | None = None
+        self._answer: Iterator[bytes] | None = None
+        self._sent = False
+        self._closed = False
 
-def _iterate_guarded(iterable: Iterable[bytes], environ: WSGIEnviron,
-                     start_response: StartResponse, to_response: ErrorToResponse,
-                     started: list[bool]) -> Iterator[bytes]:
-    sent_body = False
-    try:
-        for chunk in iterable:
-            sent_body = sent_body or bool(chunk)
-            yield chunk
-    except Exception as exc:
-        if sent_body:
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._answer is not None:
+            return next(self._answer)
+        try:
+            if self._iterator is None:
+                self._iterator = iter(self._inner)
+            chunk = next(self._iterator)
+        except StopIteration:
+            self.close()
             raise
-        yield from _answer(exc, environ, start_response, to_response, started)
-    finally:
-        close = getattr(iterable, "close", None)
+        except Exception as exc:
+            if self._sent:
+                self.close()
+                raise
+            self.close()
+            self._answer = iter(self._exchange.answer(exc, self._to_response))
+            return next(self._answer)
+        if chunk:
+            self._sent = True
+        return chunk
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        close = getattr(self._inner, "close", None)
         if close is not None:
             close()
+
+
+def guarded(app: WSGIApp, environ: WSGIEnviron, start_response: StartResponse,
+            to_response: ErrorToResponse, serving: Host | None = None,
+            request_id: str | None = None) -> Iterable[bytes]:
+    """Call ``app``; answer an exception raised before the body starts with ``to_response``.
+
+    With ``serving``, the body is produced and closed with that host marked (the outer layer).
+    """
+    exchange = _Exchange(environ, start_response, request_id)
+    try:
+        iterable = app(environ, exchange)
+    except Exception as exc:
+        return exchange.answer(exc, to_response)
+    if type(iterable) in _PRODUCED:
+        return iterable
+    if serving is not None:
+        return _ServedBody(iterable, exchange, to_response, serving)
+    return _GuardedBody(iterable, exchange, to_response)
 
 
 class ExceptionMapper:
@@ -93,7 +155,7 @@ class ExceptionMapper:
         self.host = host
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
-        return run_guarded(self.app, environ, start_response, self.to_response)
+        return guarded(self.app, environ, start_response, self.to_response)
 
     def to_response(self, exc: BaseException, environ: WSGIEnviron) -> Response:
         fault = classify(exc)
@@ -105,8 +167,9 @@ class ExceptionMapper:
         if fault is None and response is not None:
             # A plugin's own refusal (e.g. the breaker failing fast): expected, and logging a
             # traceback per refused request would flood the log and slow the fast answer.
-            logger.info("%s answered by a plugin in %s %s", type(exc).__name__,
-                        environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug("%s answered by a plugin in %s %s", type(exc).__name__,
+                             environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
         elif fault is None:
             logger.error("unhandled error in %s %s", environ.get("REQUEST_METHOD"),
                          environ.get("PATH_INFO"), exc_info=exc)
@@ -114,9 +177,38 @@ class ExceptionMapper:
             logger.warning("database %s in %s %s", fault.value, environ.get("REQUEST_METHOD"),
                            environ.get("PATH_INFO"), exc_info=exc)
         if response is not None:
-            return response
+            return response  # type: ignore[no-any-return]
         code = "INTERNAL_ERROR" if fault is None else "DB_QUERY_ERROR"
         return contract.error_response(environ, code)
+
+
+class _ServedBody(_GuardedBody):
+    """The outermost body: guarded, and produced and closed with this host marked as serving.
+
+    The mark is set per chunk, not for the whole iteration: it must never leak into another
+    request the same thread serves between two chunks.
+    """
+
+    __slots__ = ("_host",)
+
+    def __init__(self, inner: Iterable[bytes], exchange: _Exchange,
+                 to_response: ErrorToResponse, host: Host) -> None:
+        super().__init__(inner, exchange, to_response)
+        self._host = host
+
+    def __next__(self) -> bytes:
+        token = current_host.set(self._host)
+        try:
+            return super().__next__()
+        finally:
+            current_host.reset(token)
+
+    def close(self) -> None:
+        token = current_host.set(self._host)
+        try:
+            super().close()
+        finally:
+            current_host.reset(token)
 
 
 class LastResortCatcher:
@@ -128,16 +220,12 @@ class LastResortCatcher:
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         rid = contract.request_id(environ)
-
-        def stamped_start_response(status: str, headers: list[tuple[str, str]],
-                                   exc_info: Any = None) -> Any:
-            if not any(name.lower() == "x-request-id" for name, _ in headers):
-                headers.append((contract.REQUEST_ID_HEADER, rid))
-            return start_response(status, headers, exc_info)
-
-        with serving(self.host):
-            iterable = run_guarded(self.app, environ, stamped_start_response, self._internal_error)
-        return ContextBoundIterable(iterable, current_host, self.host)
+        token = current_host.set(self.host)
+        try:
+            return guarded(self.app, environ, start_response, self._internal_error, self.host,
+                           rid)
+        finally:
+            current_host.reset(token)
 
     @staticmethod
     def _internal_error(exc: BaseException, environ: WSGIEnviron) -> Response:

@@ -28,9 +28,9 @@ _ODBC_PASSWORD = re.compile(r"(?:^|;)\s*(?:PWD|PASSWORD)\s*=\s*(\{(?:\}\}|[^}])*
 #: ``scheme://user:password@host``, the password taken up to the last ``@`` (it may hold one).
 _USERINFO = re.compile(r"^(?P<head>[^:/?#]*://[^:/@?#]*:)(?P<password>.*)@(?P<tail>[^@]*)$",
                        re.DOTALL)
-#: ``key=value`` pairs whose key names a credential, in query strings and DSNs.
-_SECRET_PAIR = re.compile(r"(?P<key>[\w.]*(?:pass|pwd|secret|token)[\w.]*=)(?P<value>[^&;\s]*)",
-                          re.IGNORECASE)
+#: ``key=value`` pairs (possessive: one try per key, linear time); masked when the key names a
+#: credential (:data:`_SECRET_QUERY_KEY`).
+_PAIR = re.compile(r"(?<![\w.])(?P<key>[\w.]++)=(?P<value>[^&;\s]*+)")
 _FLAG_WORDS = frozenset({"true", "false", "enabled", "disabled", "required", "optional"})
 MIN_GUESSED_LENGTH = 8
 
@@ -80,7 +80,8 @@ def _mask_by_shape(text: str) -> str:
         text = f"{match['head']}{MASK}@{match['tail']}"
     elif "://" not in text:
         return MASK
-    text = _SECRET_PAIR.sub(lambda m: m["key"] + MASK, text)
+    text = _PAIR.sub(lambda m: f"{m['key']}={MASK}" if _SECRET_QUERY_KEY.search(m["key"])
+                     else m[0], text)
     return mask_odbc(unquote_plus(text)) if "PWD" in text.upper() else text
 
 

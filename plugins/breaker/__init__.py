@@ -24,8 +24,6 @@ from plugins.breaker.settings import BreakerSettings
 from plugins.breaker.state import BREAKER, BreakerState, publish_state
 
 if TYPE_CHECKING:
-    from werkzeug.wrappers import Response
-
     from dashboard.types import Host, WSGIApp
 
 SECTION = "breaker"
@@ -71,11 +69,12 @@ def dashboard_db_outcome(host: Host, outcome: DbOutcome) -> None:
 
 
 @hookimpl
-def dashboard_map_exception(exc: BaseException, environ: Mapping[str, Any]) -> Response | None:
+def dashboard_map_exception(exc: BaseException, environ: Mapping[str, Any]
+                            ) -> contract.PreparedError | None:
     refusal = find_refusal(exc)
     if refusal is None:
         return None
-    return contract.error_response(environ,  # type: ignore[arg-type]  # the WSGI environ dict
+    return contract.prepared_error(environ,  # type: ignore[arg-type]  # the WSGI environ dict
                                    "CIRCUIT_BREAKER_OPEN", retry_after=refusal.retry_after)
 
 

@@ -127,6 +127,11 @@ class CircuitBreaker:
         self._permits_issued = 0
         self._succeeded_probes: set[int] = set()
 
+    @property
+    def is_closed(self) -> bool:
+        """CLOSED right now (an attribute read, no lock): no probe permit can be handed out."""
+        return self._state is _CLOSED
+
     # -- decisions ---------------------------------------------------------------------------
 
     def acquire(self) -> Permit | None:

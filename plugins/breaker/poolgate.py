@@ -26,7 +26,20 @@ _MARK = "_dashboard_breaker_gated"
 
 
 def gate_pool_waits(engine: Engine, host: Any, check: Callable[[], None]) -> None:
-    """Call ``check()`` before ``engine``'s pool is asked for a connection serving ``host``."""
+    """Call ``check()`` before ``engine``'s pool is asked for a connection serving ``host``.
+
+    ``engine.connect()`` asks first (``begin()`` and ORM sessions go through it): a refusal
+    there raises one frame below the app instead of deep inside SQLAlchemy, which is what
+    keeps failing fast cheap. The pool asks again for callers that reach it directly.
+    """
+    engine_connect = engine.connect
+
+    def gated_engine_connect(*args: Any, **kwargs: Any) -> Any:
+        if current_host.get() is host:
+            check()
+        return engine_connect(*args, **kwargs)
+
+    engine.connect = gated_engine_connect  # type: ignore[method-assign]
     _wrap(engine.pool, host, check)
 
     @event.listens_for(engine, "engine_disposed")

@@ -27,8 +27,6 @@ from plugins.degradation.mapping import answer_for
 from plugins.degradation.settings import DegradationSettings
 
 if TYPE_CHECKING:
-    from werkzeug.wrappers import Response
-
     from dashboard.types import Host
 
 SECTION = "degradation"
@@ -55,11 +53,11 @@ def dashboard_engine_created(host: Host, engine: Engine) -> None:
 
 @hookimpl
 def dashboard_map_exception(exc: BaseException, environ: Mapping[str, Any], host: Host
-                            ) -> Response | None:
+                            ) -> contract.PreparedError | None:
     fault = classify(exc)
     if fault is None:
         return None
     answer = answer_for(fault, host.plugin_settings(SECTION, DegradationSettings))
-    return contract.error_response(environ,  # type: ignore[arg-type]  # the WSGI environ dict
+    return contract.prepared_error(environ,  # type: ignore[arg-type]  # the WSGI environ dict
                                    answer.code, answer.message, retry_after=answer.retry_after,
                                    retryable=answer.retryable)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import types
 from typing import Any
 
@@ -97,10 +98,13 @@ def test_database_error_without_a_mapping_plugin_is_db_query_error(dashboard_hos
 def test_request_id_generated_when_absent_or_unsafe(dashboard_host: Any,
                                                     dashboard_client: Any) -> None:
     client = dashboard_client(_host(dashboard_host, [], {}))
-    generated = client.get("/ok").headers["X-Request-ID"]
-    assert len(generated) == 32
+    generated = {client.get("/ok").headers["X-Request-ID"] for _ in range(50)}
+    assert len(generated) == 50  # unique: a per-process random prefix and a counter
+    assert all(re.fullmatch(r"[0-9a-f]{16}-[0-9a-f]+", rid) for rid in generated), generated
     unsafe = client.get("/ok", headers={"X-Request-ID": "bad id <script>"})
     assert unsafe.headers["X-Request-ID"] != "bad id <script>"
+    given = client.get("/ok", headers={"X-Request-ID": "client-id.42"})
+    assert given.headers["X-Request-ID"] == "client-id.42"
 
 
 def test_wrapper_that_raises_is_caught_last_resort(dashboard_host: Any,

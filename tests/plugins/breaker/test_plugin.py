@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+from werkzeug.wrappers import Response
 
 from dashboard.clock import ManualClock
 from dashboard.dbfaults import DbOutcome, Fault
@@ -142,7 +143,8 @@ def test_a_breaker_refusal_wrapped_by_a_library_is_still_recognised(host: Host) 
             raise RuntimeError("wrapped") from refusal
     except RuntimeError as wrapped:
         environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/x"}
-        response = host.hook.dashboard_map_exception(exc=wrapped, environ=environ, host=host)
+        answer = host.hook.dashboard_map_exception(exc=wrapped, environ=environ, host=host)
+    response = Response.from_app(answer, environ)
     assert response.status_code == 503 and response.headers["Retry-After"] == "4"
 
 

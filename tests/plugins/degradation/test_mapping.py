@@ -7,6 +7,7 @@ from collections.abc import Callable
 import psycopg
 import pytest
 from sqlalchemy import exc as sa_exc
+from werkzeug.wrappers import Response
 
 from dashboard.host import Host
 
@@ -45,7 +46,8 @@ def test_fault_answers(dashboard_host: Callable[..., Host], error: BaseException
                        status: int, hint: int | None) -> None:
     host = dashboard_host(TOML)
     environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/x", "HTTP_X_REQUEST_ID": "req-1"}
-    response = host.hook.dashboard_map_exception(exc=error, environ=environ, host=host)
+    answer = host.hook.dashboard_map_exception(exc=error, environ=environ, host=host)
+    response = Response.from_app(answer, environ)  # any WSGI answer will do
     body = response.get_json()
     assert response.status_code == status
     assert body["success"] is False and body["error"]["code"] == code
