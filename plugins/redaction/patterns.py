@@ -43,12 +43,14 @@ pattern here obeys three rules, stated again where each is used:
    to the region's end again). Repetitions whose next token cannot be matched by them are
    possessive (``*+``), which says in the pattern that they never give characters back.
 3. **Alternatives that exclude each other.** Inside a repetition, branches start with disjoint
-   characters (``\\\\.`` against ``[^'\\\\]``), so the engine never explores two ways to match one
-   character sequence.
+   characters (a backslash escape against any character but a backslash or the quote), so the
+   engine never explores two ways to match one character sequence.
 
 Lookarounds are one to three characters wide. The keyword alternation is bounded (its longest
 word is 15 characters). Nothing needed a length bound on the secret itself: a bound would leak the
-tail of a longer password, while the rules above already keep the cost linear.
+tail of a longer password, while the rules above already keep the cost linear. Where one
+recogniser's output could hide another's shape, the order of :data:`RECOGNISERS` says which runs
+first (URLs before Oracle, bare Oracle passwords before quoted ones, whose quotes span blanks).
 ``tests/plugins/redaction/test_linear_time.py`` measures every pattern on hostile input against
 benign input of the same length.
 """
