@@ -1,6 +1,6 @@
-"""Logging throughput with the redaction filter against without it, in one run.
+"""Logging throughput with the redaction filter against without it, and hostile input, in one run.
 
-    python bench/redaction.py [--records N] [--rounds R]
+    python bench/redaction.py [--records N] [--rounds R] [--skip-hostile]
 
 Each workload logs N records through a real ``StreamHandler`` with a gunicorn-like formatter
 writing to ``os.devnull``: once with redaction uninstalled (the baseline) and once installed,
@@ -11,6 +11,12 @@ filter, and the ratio (with / without; 1.00 means free).
 Workloads: gunicorn access-log lines (dict args, a Referer URL), ordinary application messages,
 messages that do carry credentials (the slow path: regexes run and mask), and exceptions with
 tracebacks (rendered once by the filter instead of by the formatter).
+
+Then hostile input (issue 13): for each 16 KiB shape of ``tests/plugins/redaction/hostile.py``
+(the openings of every leak form, repeated), the time to redact it divided by the time to redact a
+benign 16 KiB access line, with the patterns before issue 13 (``bench/redaction_quadratic.py``,
+timed once per text: the quadratic ones take about a second) and with the current ones, measured
+in the same run. A linear redactor stays near 1; the old one reached the hundreds.
 """
 
 from __future__ import annotations
@@ -25,9 +31,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import redaction_quadratic
+
 from plugins.redaction.install import install, uninstall
 from plugins.redaction.literals import literal_forms
 from plugins.redaction.redactor import Redactor
+from tests.plugins.redaction.hostile import BENIGN, SHAPES, cost_ratio
 
 ACCESS_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
 ACCESS_ATOMS = {"h": "127.0.0.1", "l": "-", "u": "-", "t": "[28/Nov/2026:10:00:00 +0000]",
@@ -88,6 +97,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--skip-hostile", action="store_true",
+                        help="only the throughput part (the old patterns take ~10 s)")
     args = parser.parse_args()
     redactor = Redactor("***", literal_forms(["S3cr@t-pw", "adm-token-0123456789"]))
     print(f"{'workload':<14} {'without/s':>11} {'with/s':>11} {'ratio':>6}")
@@ -105,6 +116,22 @@ def main() -> None:
             ratios.append(ratio)
             print(f"{name:<14} {best_without:>11,.0f} {best_with:>11,.0f} {ratio:>6.2f}")
     print(f"ratio with/without, access log (the hot path): {ratios[0]:.2f}")
+    if not args.skip_hostile:
+        _hostile(redactor)
+
+
+def _hostile(redactor: Redactor) -> None:
+    """Hostile/benign cost ratios, old patterns against new, over every shape."""
+    print()
+    print(f"{'hostile 16 KiB shape':<26} {'old':>9} {'new':>6}   (time / time of a benign line)")
+    worst_old = worst_new = (0.0, "")
+    for name, text in SHAPES.items():
+        old = cost_ratio(redaction_quadratic.redact, text, BENIGN, rounds=1)
+        new = cost_ratio(redactor.redact, text, BENIGN, rounds=5)
+        worst_old, worst_new = max(worst_old, (old, name)), max(worst_new, (new, name))
+        print(f"{name:<26} {old:>8.1f}x {new:>5.1f}x")
+    print(f"worst hostile/benign ratio: old {worst_old[0]:.0f}x ({worst_old[1]}), "
+          f"new {worst_new[0]:.1f}x ({worst_new[1]})")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from plugins.redaction.patterns import RECOGNISERS, TRIGGERS, Recogniser, Replacer
+from plugins.redaction.patterns import LEAD, RECOGNISERS, TRIGGERS
+
+#: ASCII letters to lower case, nothing else: a lowering that never changes the text's length.
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 class Redactor:
@@ -30,8 +33,8 @@ class Redactor:
         self._literal_pattern = (re.compile("|".join(map(re.escape, ordered)), re.IGNORECASE)
                                  if ordered else None)
         self._lowered_literals = tuple({literal.lower() for literal in ordered})
-        self._recognisers: tuple[tuple[Recogniser, Replacer], ...] = tuple(
-            (recogniser, recogniser.replacement(mask)) for recogniser in RECOGNISERS)
+        self._recognisers = tuple((recogniser, recogniser.masker(mask))
+                                  for recogniser in RECOGNISERS)
 
     def needs_work(self, text: str) -> bool:
         """Cheap gate: could ``text`` hold anything this redactor would mask?"""
@@ -51,14 +54,25 @@ class Redactor:
         if self._literal_pattern is not None and _holds_any(lowered, self._lowered_literals):
             text = self._literal_pattern.sub(self.mask, text)
             lowered = text.lower()
-        for recogniser, replace in self._recognisers:
-            if recogniser.applies_to(lowered):
-                masked = recogniser.substitute(text, lowered, replace)
-                if masked is not text:
-                    text, lowered = masked, masked.lower()
+        text = self._mask_shapes(text, lowered)
         for pattern in self.extra_patterns:
             text = pattern.sub(self._mask_extra, text)
         return text
+
+    def _mask_shapes(self, text: str, lowered: str) -> str:
+        """The recognisers' pass: each sees the text after :data:`LEAD` (so the first line and
+        token start like every other) and a lower-cased copy of the same length (so positions
+        found in one are positions in the other)."""
+        led = LEAD + text
+        lowered = _lower_same_length(LEAD + lowered, led)
+        changed = False
+        for recogniser, mask in self._recognisers:
+            if recogniser.applies_to(lowered):
+                masked = mask(led, lowered)
+                if masked is not led:
+                    led, lowered = masked, _lower_same_length(masked.lower(), masked)
+                    changed = True
+        return led[len(LEAD):] if changed else text
 
     def _mask_extra(self, match: re.Match[str]) -> str:
         if match.re.groups and match.group(1) is not None:
@@ -71,6 +85,12 @@ class Redactor:
     def contains_secret(self, text: str) -> bool:
         """Whether :meth:`redact` would change ``text``."""
         return self.redact(text) != text
+
+
+def _lower_same_length(lowered: str, text: str) -> str:
+    """``lowered`` when it is as long as ``text`` (always, unless the text holds a character such
+    as "İ" whose lower case is two characters), else ``text`` with only ASCII lowered."""
+    return lowered if len(lowered) == len(text) else text.translate(_ASCII_LOWER)
 
 
 def _holds_any(lowered: str, needles: tuple[str, ...]) -> bool:

@@ -97,3 +97,19 @@ def test_secret_names(key: str) -> None:
 @pytest.mark.parametrize("key", ["user", "token_count", "bypass", "passenger", "port", 5])
 def test_not_secret_names(key: object) -> None:
     assert not names_a_secret(key)
+
+
+@pytest.mark.parametrize("mask", ["[hidden]", "\\1", "\\g<0>", "a\\\\b"])
+def test_a_mask_with_backslashes_is_copied_literally(mask: str) -> None:
+    """Patterns substitute through templates: the mask must not be read as a group reference."""
+    masking = Redactor(mask)
+    assert masking.redact("postgresql://mes:pw1@db/x") == f"postgresql://mes:{mask}@db/x"
+    assert masking.redact("scott/tiger@db:1521/XE") == f"scott/{mask}@db:1521/XE"
+    assert masking.redact("Authorization: Bearer abc") == f"Authorization: Bearer {mask}"
+    assert masking.redact("pwd='x1'") == f"pwd='{mask}'"
+
+
+def test_a_character_whose_lower_case_is_longer_does_not_shift_the_mask() -> None:
+    """'İ'.lower() is two characters: key=value positions found in the lowered text still fit."""
+    assert redactor.redact("İstanbul PASSWORD=hunter2 x") == "İstanbul PASSWORD=*** x"
+    assert redactor.redact("İ postgresql://mes:pw1@db/x") == "İ postgresql://mes:***@db/x"
