@@ -228,8 +228,8 @@
     var pool = database.pool || {};
     fact(facts, "Master process", status.master_pid);
     fact(facts, "Restarts in window", churn.count !== undefined
-         ? churn.count + " of " + churn.threshold + " allowed in " +
-           Fmt.seconds(churn.window_seconds) + (churn.exceeded ? " (exceeded)" : "") : null);
+         ? churn.count + " in the last " + Fmt.seconds(churn.window_seconds) + "; blocked at " +
+           churn.threshold + (churn.exceeded ? " (exceeded: blocked now)" : "") : null);
     fact(facts, "Last restart", status.last_restart
          ? Fmt.dateTime(status.last_restart.requested_at || status.last_restart) : "none");
     if (database.dialect) {
