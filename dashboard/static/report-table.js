@@ -51,6 +51,10 @@
 
     var wrapper = document.createElement("div");
     wrapper.className = "scroll";
+    // A wide table scrolls in its own box on a narrow screen; keyboard users can scroll it too.
+    wrapper.tabIndex = 0;
+    wrapper.setAttribute("role", "region");
+    wrapper.setAttribute("aria-label", report.title + " table");
     var table = document.createElement("table");
     table.setAttribute("data-testid", "report-table");
     var caption = document.createElement("caption");
