@@ -55,9 +55,23 @@
   }
 
   var Fmt = {
-    number: function (value) {
-      return typeof value === "number" && isFinite(value) ? numberFormat.format(value)
-                                                          : (value === null || value === undefined ? "" : String(value));
+    /** A number with separators; `decimals` fixes the digits after the point (a column's). */
+    number: function (value, decimals) {
+      if (typeof value !== "number" || !isFinite(value)) {
+        return value === null || value === undefined ? "" : String(value);
+      }
+      if (decimals === undefined) return numberFormat.format(value);
+      return value.toLocaleString(undefined, { minimumFractionDigits: decimals,
+                                              maximumFractionDigits: decimals });
+    },
+    /** How many digits after the point the values need (at most 2), so a column aligns. */
+    decimalsOf: function (values) {
+      return values.reduce(function (most, value) {
+        if (typeof value !== "number" || !isFinite(value)) return most;
+        var text = String(Math.abs(value));
+        var point = text.indexOf(".");
+        return Math.max(most, point < 0 ? 0 : Math.min(2, text.length - point - 1));
+      }, 0);
     },
     /** An instant (Date, epoch ms or ISO text) as local date and time with the zone. */
     dateTime: function (value) {
@@ -77,7 +91,7 @@
       seconds = Math.max(0, Math.ceil(seconds));
       if (seconds < 120) return seconds + " s";
       var minutes = Math.floor(seconds / 60);
-      return minutes + " min " + (seconds % 60) + " s";
+      return minutes + " min" + (seconds % 60 ? " " + (seconds % 60) + " s" : "");
     },
     age: function (seconds) {
       seconds = Math.max(0, Math.round(seconds));

@@ -45,6 +45,12 @@
       kinds[column.key] = isNumericColumn(rows, column.key) ? "number"
                         : isDayColumn(rows, column.key) ? "day" : "text";
     });
+    var decimals = {};
+    columns.forEach(function (column) {
+      if (kinds[column.key] === "number") {
+        decimals[column.key] = Fmt.decimalsOf(rows.map(function (row) { return row[column.key]; }));
+      }
+    });
     var pages = pageCount(rows);
     var page = Math.min(Math.max(1, view.page || 1), pages);
     var shown = sortedRows(rows, view).slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE);
@@ -93,7 +99,7 @@
       columns.forEach(function (column) {
         var td = tr.insertCell();
         var value = row[column.key];
-        if (kinds[column.key] === "number") { td.className = "num"; td.textContent = Fmt.number(value); }
+        if (kinds[column.key] === "number") { td.className = "num"; td.textContent = Fmt.number(value, decimals[column.key]); }
         else if (kinds[column.key] === "day") td.textContent = Fmt.day(value);
         else td.textContent = value === null || value === undefined ? "" : String(value);
       });

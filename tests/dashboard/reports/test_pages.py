@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from itertools import pairwise
 
 import pytest
 import requests
@@ -129,7 +130,8 @@ def test_long_tables_are_paged_and_sortable(page: Page, server: Server) -> None:
     assert ascending == sorted(ascending)
     hours.click()
     expect(header).to_have_attribute("aria-sort", "descending")
-    descending = [float(v.replace(",", "")) for v in rows.locator("td:last-child").all_inner_texts()]
+    descending = [float(v.replace(",", ""))
+                  for v in rows.locator("td:last-child").all_inner_texts()]
     assert descending == sorted(descending, reverse=True)
     assert "sort=hours_on_hold" in page.url and "dir=desc" in page.url
 
@@ -159,7 +161,7 @@ def test_every_page_fits_400_px_without_sideways_scrolling(
         labels = chart.get_by_test_id("chart-x-axis").locator("text")
         boxes = [labels.nth(i).bounding_box() for i in range(labels.count())]
         assert len(boxes) >= 2
-        assert all(a["x"] + a["width"] <= b["x"] for a, b in zip(boxes, boxes[1:], strict=False)), \
+        assert all(a["x"] + a["width"] <= b["x"] for a, b in pairwise(boxes)), \
             "x labels overlap at 400 px"
 
 
