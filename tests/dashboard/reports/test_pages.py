@@ -254,6 +254,7 @@ def test_an_unknown_page_is_an_html_page_for_browsers_and_an_envelope_for_client
         assert as_browser.status_code == 404
         assert as_browser.headers["Content-Type"].startswith("text/html")
         assert '<a href="/">' in as_browser.text
+        assert as_browser.headers["X-Request-ID"]
     for accept in ("application/json", "*/*", "application/json, text/html;q=0.5", None):
         headers = {"Accept": accept} if accept else {}
         as_client = requests.get(server.url + "/no-such-page", headers=headers, timeout=10)
