@@ -14,7 +14,6 @@
 (function () {
   "use strict";
   var DEFAULT_REFRESH_SECONDS = 20;
-  var VIEW_KEYS = ["sort", "dir", "page"];
 
   var spec = JSON.parse(document.getElementById("report-spec").textContent);
   var banner = new DegradedBanner(document.getElementById("banner-slot"));
