@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import html
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,13 +15,14 @@ from werkzeug.wrappers import Request, Response
 
 from dashboard import contract
 from dashboard.reports.catalog import REPORTS, ParameterError
+from dashboard.reports.pages import not_found_page, render_page, script_json, wants_html
 from dashboard.reports.seed import init_db
 
 if TYPE_CHECKING:
     from dashboard.types import Host, StartResponse, WSGIEnviron
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+COMMON_SCRIPTS = ["mes-api.js", "degraded-banner.js", "page-common.js"]
 
 
 class ReportsApp:
@@ -67,7 +69,7 @@ class ReportsApp:
         try:
             endpoint, values = adapter.match()
         except NotFound:
-            response = contract.error_response(environ, "NOT_FOUND")
+            response = self._not_found(request)
         except MethodNotAllowed:
             response = contract.error_response(environ, "METHOD_NOT_ALLOWED")
         except HTTPException as error:
@@ -97,19 +99,31 @@ class ReportsApp:
         })
 
     def index_page(self, request: Request) -> Response:
-        return self._page("index.html")
+        return render_page("index.html", title="Reports", page="index",
+                           scripts=[*COMMON_SCRIPTS, "page-index.js"])
 
     def report_page(self, request: Request, name: str) -> Response:
-        if name not in REPORTS:
-            return contract.error_response(request.environ, "NOT_FOUND",
-                                           f"No report named {name!r}.")
-        return self._page("report.html")
+        report = REPORTS.get(name)
+        if report is None:
+            return self._not_found(request, f"No report named {name!r}.")
+        # Title, description and the parameter controls are in the page itself, so a page first
+        # opened while the database is down still says what it is and what it can show.
+        spec = {"name": report.name, "title": report.title, "columns": report.columns,
+                "chart": report.chart, "controls": [c.as_json() for c in report.controls]}
+        return render_page("report.html", title=report.title, page="report",
+                           scripts=[*COMMON_SCRIPTS, "report-chart.js", "report-table.js",
+                                    "page-report.js"],
+                           title_text=html.escape(report.title),
+                           description=html.escape(report.description),
+                           spec=script_json(spec))
 
     def admin_page(self, request: Request) -> Response:
-        return self._page("admin.html")
+        return render_page("admin.html", title="Operator", page="admin",
+                           scripts=[*COMMON_SCRIPTS, "page-admin.js"])
 
     @staticmethod
-    def _page(template: str) -> Response:
-        html = (TEMPLATES_DIR / template).read_text(encoding="utf-8")
-        return Response(html, content_type="text/html; charset=utf-8",
-                        headers={"Cache-Control": "no-store"})
+    def _not_found(request: Request, message: str | None = None) -> Response:
+        """A browser gets a page it can navigate away from; API clients get the envelope."""
+        if wants_html(request.path, request.accept_mimetypes):
+            return not_found_page(request.path)
+        return contract.error_response(request.environ, "NOT_FOUND", message)

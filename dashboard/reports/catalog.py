@@ -23,6 +23,28 @@ class ParameterError(ValueError):
 
 
 @dataclass(frozen=True)
+class Control:
+    """One parameter a report accepts, described so a page can offer a control for it.
+
+    ``kind`` is ``"select"`` (one of ``options``, empty meaning "all") or ``"number"`` (a whole
+    number from ``low`` to ``high``). ``default`` is what the report uses when it is absent.
+    """
+
+    name: str
+    label: str
+    kind: str
+    default: str = ""
+    options: tuple[str, ...] = ()
+    low: int | None = None
+    high: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "label": self.label, "kind": self.kind,
+                "default": self.default, "options": list(self.options),
+                "min": self.low, "max": self.high}
+
+
+@dataclass(frozen=True)
 class Report:
     name: str
     title: str
@@ -31,9 +53,10 @@ class Report:
     run: Callable[[Connection, Mapping[str, str]], list[dict[str, Any]]]
     chart: dict[str, str] | None = None
     parameters: dict[str, str] = field(default_factory=dict)
+    controls: tuple[Control, ...] = ()
 
     def summary(self) -> dict[str, str]:
-        return {"name": self.name, "title": self.title}
+        return {"name": self.name, "title": self.title, "description": self.description}
 
 
 def _int_param(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -133,6 +156,10 @@ def _report_now() -> Any:
     return datetime.combine(TODAY, datetime.min.time()) + timedelta(hours=14)
 
 
+AREA = Control("area", "Area", "select", options=tuple(AREAS))
+LIMIT = Control("limit", "Lots (at most)", "number", default="100", low=1, high=500)
+DAYS = Control("days", "Days", "number", default="14", low=1, high=60)
+
 REPORTS: dict[str, Report] = {report.name: report for report in [
     Report("wip-by-workcenter", "WIP by workcenter",
            "Lots and wafers in process at each workcenter.",
@@ -140,22 +167,22 @@ REPORTS: dict[str, Report] = {report.name: report for report in [
             {"key": "area", "label": "Area"}, {"key": "lots", "label": "Lots"},
             {"key": "wafers", "label": "Wafers"}],
            wip_by_workcenter, chart={"type": "bar", "x": "workcenter", "y": "wafers"},
-           parameters={"area": "FAB | ASSY | TEST | PACK"}),
+           parameters={"area": "FAB | ASSY | TEST | PACK"}, controls=(AREA,)),
     Report("equipment-status", "Equipment status",
            "Tools per state at each workcenter, and availability.",
            [{"key": "workcenter", "label": "Workcenter"}, {"key": "RUN", "label": "Run"},
             {"key": "IDLE", "label": "Idle"}, {"key": "DOWN", "label": "Down"},
             {"key": "PM", "label": "PM"}, {"key": "availability_pct", "label": "Availability %"}],
            equipment_status, chart={"type": "bar", "x": "workcenter", "y": "availability_pct"},
-           parameters={"area": "FAB | ASSY | TEST | PACK"}),
+           parameters={"area": "FAB | ASSY | TEST | PACK"}, controls=(AREA,)),
     Report("lots-on-hold", "Lots on hold", "Held lots, longest-held first.",
            [{"key": "lot", "label": "Lot"}, {"key": "product", "label": "Product"},
             {"key": "workcenter", "label": "Workcenter"}, {"key": "qty", "label": "Qty"},
             {"key": "reason", "label": "Reason"}, {"key": "hours_on_hold", "label": "Hours"}],
-           lots_on_hold, parameters={"limit": "1..500 (default 100)"}),
+           lots_on_hold, parameters={"limit": "1..500 (default 100)"}, controls=(LIMIT,)),
     Report("daily-output", "Daily output", "Good and scrapped units per day, with yield.",
            [{"key": "day", "label": "Day"}, {"key": "good", "label": "Good"},
             {"key": "scrap", "label": "Scrap"}, {"key": "yield_pct", "label": "Yield %"}],
            daily_output_report, chart={"type": "bar", "x": "day", "y": "good"},
-           parameters={"days": "1..60 (default 14)"}),
+           parameters={"days": "1..60 (default 14)"}, controls=(DAYS,)),
 ]}

@@ -19,6 +19,11 @@
  * FormData). Events on window: "mesapi:degraded" with detail {code, retryAfterSeconds, until}
  * (`until` in epoch milliseconds, comparable with Date.now()) and "mesapi:recovered" when the probe
  * after a cooldown gets a normal answer. MesApi.cooldown() tells a page the armed cooldown, if any.
+ * A stale answer (a 200 whose meta.stale is true: the server's last good copy standing in while
+ * the database cannot answer, CONTRACT §12) resolves with its data like any success, after
+ * "mesapi:stale" with detail {url, ageSeconds, code, retryAfterSeconds, staleSince, until}: `url`
+ * as the caller gave it, `code` the degraded code the copy stands in for. It does not arm the
+ * cooldown (the server did answer), so the page decides when to ask again, from the hint.
  * An aborted call rejects with the signal's reason (an AbortError DOMException by default), as
  * fetch does.
  */
@@ -26,7 +31,7 @@
   "use strict";
 
   var DEGRADED_CODES = ["DB_POOL_EXHAUSTED", "CIRCUIT_BREAKER_OPEN", "DB_QUERY_TIMEOUT",
-                        "DB_CONNECTION_FAILED"];
+                        "DB_CONNECTION_FAILED", "OVERLOADED"];
   var SAFE_METHODS = ["GET", "HEAD", "OPTIONS"];
   var DEFAULTS = {
     maxRetries: 2,       // retries after the first attempt
@@ -218,6 +223,18 @@
     });
   }
 
+  /** Tells the page its data is the server's last good copy, how old, and why. */
+  function announceStale(url, response, meta) {
+    var retryAfter = parseRetryAfter(response.headers.get("Retry-After"), meta);
+    var age = typeof meta.age_seconds === "number" ? meta.age_seconds
+            : Number(response.headers.get("Age")) || 0;
+    dispatch("mesapi:stale", {
+      url: String(url), ageSeconds: age, code: meta.degraded_code || null,
+      retryAfterSeconds: retryAfter, staleSince: meta.stale_since || null,
+      until: retryAfter === null ? null : now() + retryAfter * 1000
+    });
+  }
+
   // ---- the call ----------------------------------------------------------------------------
 
   function backoffMs(options, retry) {
@@ -269,6 +286,7 @@
       if (!failure) {
         if (response.ok && envelope && envelope.success === true) {
           recovered(state, ticket);
+          if (envelope.meta && envelope.meta.stale === true) announceStale(url, response, envelope.meta);
           return envelope.data;
         }
         failure = errorFromResponse(response, envelope, attempts);

@@ -1,136 +1,259 @@
 /*
- * One report page: loads GET /api/reports/<name> through MesApi, renders a table (and a bar chart
- * when the report has a chart hint), refreshes every ~20 s. While the backend is degraded the last
- * good data stays on screen, dimmed, under the degraded banner; the next try is scheduled for the
- * end of the server's cooldown, not sooner.
+ * One report page: controls for the report's parameters bound to the URL's query (changing one
+ * updates the URL and reloads through MesApi; opening a URL with a query sets them), a bar chart
+ * when the report has a chart hint, a sortable, paged table, refreshes every ~20 s.
  *
- * `?refresh=<seconds>` changes the refresh period (kept out of the API call); other query
- * parameters (area, limit, days) are passed to the report.
+ * While the backend is degraded the last good data stays on screen, dimmed, under the degraded
+ * banner, and the next try waits for the end of the server's cooldown. A stale answer (the
+ * server's saved copy, CONTRACT §12) is shown with a banner saying how old it is and why, and is
+ * replaced by live data as soon as the server answers normally again.
+ *
+ * Query keys: the report's own parameters (sent to the API), `sort`, `dir` and `page` (the table
+ * view) and `refresh=<seconds>` (the refresh period); the last four stay in the page.
  */
 (function () {
   "use strict";
   var DEFAULT_REFRESH_SECONDS = 20;
 
+  var spec = JSON.parse(document.getElementById("report-spec").textContent);
   var banner = new DegradedBanner(document.getElementById("banner-slot"));
-  var name = decodeURIComponent(location.pathname.replace(/\/+$/, "").split("/").pop());
   var params = new URLSearchParams(location.search);
   var refreshSeconds = Number(params.get("refresh")) || DEFAULT_REFRESH_SECONDS;
-  params.delete("refresh");
-  var apiUrl = "/api/reports/" + encodeURIComponent(name) +
-               (params.toString() ? "?" + params.toString() : "");
 
   var body = document.getElementById("report-body");
   var updated = document.getElementById("report-updated");
   var errorLine = document.getElementById("report-error");
   var refreshButton = document.getElementById("refresh-now");
+  var form = document.getElementById("report-controls");
+  var chartSlot = document.getElementById("report-chart");
+  var tableSlot = document.getElementById("report-table");
+  var lastReport = null;
   var lastGoodAt = null;
+  var staleDetail = null;
   var timer = null;
-  var loading = false;
+  var inFlight = null;   // {controller, url} of the call being made
 
-  function timeOf(date) { return date.toLocaleTimeString([], { hour12: false }); }
+  // ---- the URL's query is the page's state --------------------------------------------------
 
-  function cell(tag, text, numeric) {
-    var element = document.createElement(tag);
-    element.textContent = text === null || text === undefined ? "" : String(text);
-    if (numeric) element.className = "num";
-    return element;
+  function current() { return new URLSearchParams(location.search); }
+
+  function apiUrl() {
+    var query = new URLSearchParams();
+    var here = current();
+    spec.controls.forEach(function (control) {
+      var value = here.get(control.name);
+      if (value !== null && value !== "") query.set(control.name, value);
+    });
+    return "/api/reports/" + encodeURIComponent(spec.name) +
+           (query.toString() ? "?" + query.toString() : "");
   }
 
-  function renderTable(report) {
-    var table = document.createElement("table");
-    table.setAttribute("data-testid", "report-table");
-    table.appendChild(cell("caption", report.rows.length + " rows"));
-    var numeric = report.columns.map(function (column) {
-      return report.rows.length > 0 && report.rows.every(function (row) {
-        return typeof row[column.key] === "number";
-      });
+  function view() {
+    var here = current();
+    return { sort: here.get("sort"), dir: here.get("dir") === "desc" ? "desc" : "asc",
+             page: Number(here.get("page")) || 1 };
+  }
+
+  /** Writes `changes` (null removes a key) into the URL, as a new history entry. */
+  function updateUrl(changes) {
+    var here = current();
+    Object.keys(changes).forEach(function (key) {
+      var value = changes[key];
+      if (value === null || value === undefined || value === "" ) here.delete(key);
+      else here.set(key, String(value));
     });
-    var head = table.createTHead().insertRow();
-    report.columns.forEach(function (column, index) {
-      var th = cell("th", column.label, numeric[index]);
-      th.scope = "col";
-      head.appendChild(th);
+    var query = here.toString();
+    history.pushState(null, "", location.pathname + (query ? "?" + query : ""));
+  }
+
+  // ---- controls -----------------------------------------------------------------------------
+
+  function buildControls() {
+    spec.controls.forEach(function (control) {
+      var id = "param-" + control.name;
+      var field = document.createElement("div");
+      field.className = "field";
+      var label = document.createElement("label");
+      label.htmlFor = id;
+      label.textContent = control.label;
+      var input;
+      if (control.kind === "select") {
+        input = document.createElement("select");
+        var all = document.createElement("option");
+        all.value = "";
+        all.textContent = "All";
+        input.appendChild(all);
+        control.options.forEach(function (option) {
+          var element = document.createElement("option");
+          element.value = option;
+          element.textContent = option;
+          input.appendChild(element);
+        });
+      } else {
+        input = document.createElement("input");
+        input.type = "number";
+        input.inputMode = "numeric";
+        input.min = control.min;
+        input.max = control.max;
+        input.step = 1;
+        input.placeholder = control.default;
+        input.setAttribute("aria-describedby", id + "-hint");
+      }
+      input.id = id;
+      input.name = control.name;
+      input.addEventListener("change", function () { onControlChange(control, input); });
+      field.appendChild(label);
+      field.appendChild(input);
+      if (control.kind === "number") {
+        var hint = document.createElement("span");
+        hint.id = id + "-hint";
+        hint.className = "muted hint";
+        hint.textContent = control.min + " to " + control.max + ", default " + control.default;
+        field.appendChild(hint);
+      }
+      form.appendChild(field);
     });
-    var rows = table.createTBody();
-    report.rows.forEach(function (row) {
-      var tr = rows.insertRow();
-      report.columns.forEach(function (column, index) {
-        tr.appendChild(cell("td", row[column.key], numeric[index]));
-      });
+    if (spec.controls.length === 0) form.hidden = true;
+    form.addEventListener("submit", function (event) { event.preventDefault(); });
+  }
+
+  function syncControls() {
+    var here = current();
+    spec.controls.forEach(function (control) {
+      var input = document.getElementById("param-" + control.name);
+      input.value = here.get(control.name) || (control.kind === "select" ? "" : "");
     });
-    return table;
+  }
+
+  function onControlChange(control, input) {
+    if (!input.checkValidity()) {
+      errorLine.textContent = control.label + ": " + input.validationMessage;
+      return;
+    }
+    errorLine.textContent = "";
+    var changes = { page: null };
+    changes[control.name] = input.value === control.default ? null : input.value;
+    updateUrl(changes);
+    load();
+  }
+
+  // ---- rendering ----------------------------------------------------------------------------
+
+  function drawChart() {
+    chartSlot.textContent = "";
+    if (!lastReport) return;
+    var chart = ReportChart.renderBarChart(lastReport, chartSlot.clientWidth, Fmt.number);
+    if (chart) chartSlot.appendChild(chart);
+  }
+
+  function drawTable() {
+    if (!lastReport) return;
+    ReportTable.render(tableSlot, lastReport, view(), function (next) {
+      updateUrl({ sort: next.sort, dir: next.sort ? next.dir : null,
+                  page: next.page > 1 ? next.page : null });
+      drawTable();
+    });
   }
 
   function render(report) {
+    lastReport = report;
     document.title = report.title + " · MES dashboard";
-    document.getElementById("report-title").textContent = report.title;
-    document.getElementById("report-description").textContent = report.description;
-    var chartSlot = document.getElementById("report-chart");
-    var tableSlot = document.getElementById("report-table");
-    chartSlot.textContent = "";
-    var chart = ReportChart.renderBarChart(report);
-    if (chart) chartSlot.appendChild(chart);
-    tableSlot.textContent = "";
-    tableSlot.appendChild(renderTable(report));
+    drawChart();
+    drawTable();
   }
+
+  // ---- loading ------------------------------------------------------------------------------
 
   function schedule(seconds) {
     clearTimeout(timer);
-    timer = setTimeout(load, seconds * 1000);
+    timer = setTimeout(load, Math.max(1, seconds) * 1000);
   }
 
-  function onSuccess(report) {
-    lastGoodAt = new Date();
+  function keptText() {
+    return lastGoodAt ? "Showing the last good data from " + Fmt.dateTime(lastGoodAt) + "."
+                      : "No data yet: waiting for the server.";
+  }
+
+  function onSuccess(report, url) {
     render(report);
-    body.classList.remove("stale");
     errorLine.textContent = "";
+    var stale = staleDetail && staleDetail.url === url ? staleDetail : null;
+    staleDetail = null;
+    if (stale) {
+      body.classList.add("stale");
+      banner.showStale(stale);
+      updated.textContent = "Saved copy from " +
+        Fmt.dateTime(stale.staleSince || Date.now() - stale.ageSeconds * 1000) + ".";
+      schedule(stale.retryAfterSeconds || Math.min(refreshSeconds, 5));
+      return;
+    }
+    lastGoodAt = new Date(report.generated_at || Date.now());
+    body.classList.remove("stale");
     banner.hide();
-    updated.textContent = "Updated " + timeOf(lastGoodAt) + "; refreshes every " +
+    updated.textContent = "Updated " + Fmt.dateTime(lastGoodAt) + "; refreshes every " +
                           refreshSeconds + " s.";
     schedule(refreshSeconds);
   }
 
   function onFailure(error) {
-    var kept = lastGoodAt ? "Showing the last good data from " + timeOf(lastGoodAt) + "."
-                          : "No data yet.";
-    if (lastGoodAt) body.classList.add("stale");
+    if (error && error.name === "AbortError") return;  // the controls asked for other data
+    if (lastReport) body.classList.add("stale");
     if (error.degraded) {
-      var cooldown = MesApi.cooldown(apiUrl);
+      var cooldown = MesApi.cooldown(apiUrl());
       banner.show(error.code, cooldown ? cooldown.until : null);
-      banner.setNote(kept);
+      banner.setNote(keptText());
       errorLine.textContent = "";
+    } else if (error.code === "NETWORK_ERROR") {
+      errorLine.textContent = "The server cannot be reached. " + keptText();
     } else {
-      errorLine.textContent = error.code === "NETWORK_ERROR"
-        ? "The server cannot be reached. " + kept
-        : "The report could not be loaded (" + error.code + "): " + error.message;
+      errorLine.textContent = "The report could not be loaded (" + error.code + "): " +
+                              error.message;
     }
-    updated.textContent = kept;
+    updated.textContent = keptText();
     // Try again when the server's cooldown ends (MesApi would hold the call until then anyway).
     var wait = error.retryAfterSeconds ? error.retryAfterSeconds : Math.min(refreshSeconds, 5);
     schedule(error.degraded || error.code === "NETWORK_ERROR" ? wait : refreshSeconds);
   }
 
   function load() {
-    if (loading) return;
-    loading = true;
+    var url = apiUrl();
+    if (inFlight && inFlight.url === url) return;
+    if (inFlight) inFlight.controller.abort();
+    var call = { controller: new AbortController(), url: url };
+    inFlight = call;
     refreshButton.disabled = true;
-    MesApi.get(apiUrl).then(onSuccess, onFailure).catch(function (bug) {
+    MesApi.get(url, { signal: call.controller.signal }).then(function (report) {
+      if (inFlight === call) onSuccess(report, url);
+    }, function (error) {
+      if (inFlight === call) onFailure(error);
+    }).catch(function (bug) {
       errorLine.textContent = "The page failed to show the report: " + bug;
     }).then(function () {
-      loading = false;
-      refreshButton.disabled = false;
+      if (inFlight === call) { inFlight = null; refreshButton.disabled = false; }
     });
   }
 
+  window.addEventListener("mesapi:stale", function (event) { staleDetail = event.detail; });
   // Dim the data as soon as MesApi hears the first degraded answer, not only when it gives up.
   window.addEventListener("mesapi:degraded", function () {
-    if (lastGoodAt) {
-      var kept = "Showing the last good data from " + timeOf(lastGoodAt) + ".";
-      body.classList.add("stale");
-      banner.setNote(kept);
-      updated.textContent = kept;
-    }
+    if (lastReport) body.classList.add("stale");
+    banner.setNote(keptText());
+    updated.textContent = keptText();
+  });
+  window.addEventListener("popstate", function () { syncControls(); drawTable(); load(); });
+  var resizeTimer = null;
+  var drawnWidth = 0;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(function () {
+      if (chartSlot.clientWidth !== drawnWidth) { drawnWidth = chartSlot.clientWidth; drawChart(); }
+    }, 100);
   });
   refreshButton.addEventListener("click", load);
+
+  buildControls();
+  syncControls();
+  drawnWidth = chartSlot.clientWidth;
+  updated.textContent = "Loading…";
   load();
 })();

@@ -9,6 +9,9 @@ flip it and read the log without any endpoint of its own:
   N or null, "delay_ms": ..., "prefix": "/api/"}``; absent or ``{}`` means answer normally.
   ``times`` counts down the degraded answers still to give, then the app answers normally.
 - ``requests.jsonl``: one line per request under ``prefix`` with its arrival time.
+- ``{"stale": {"code": ..., "age_seconds": ..., "retry_after": ...}}`` answers with the real app's
+  data dressed as CONTRACT §12's stand-in (``meta.stale`` and friends, ``Age``, no-store): the
+  shape the ``fallback`` plugin gives, for pages to be tested against before that plugin lands.
 
 Use it as ``app_factory = "tests.dashboard.static.apps:create_app"``.
 """
@@ -59,6 +62,13 @@ class AppSwitch:
         self._write({"code": code, "retry_after": retry_after, "times": times,
                      "delay_ms": delay_ms, "prefix": prefix})
 
+    def stale(self, code: str = "DB_CONNECTION_FAILED", age_seconds: int = 1320,
+              retry_after: int = 28, *, prefix: str = DEFAULT_PREFIX) -> None:
+        """Answer with the app's data marked stale: kept ``age_seconds`` ago, standing in for
+        ``code``, the server asking to be asked again in ``retry_after`` seconds."""
+        self._write({"code": None, "prefix": prefix, "stale": {
+            "code": code, "age_seconds": age_seconds, "retry_after": retry_after}})
+
     def normal(self, *, delay_ms: int = 0, prefix: str = DEFAULT_PREFIX) -> None:
         """Answer normally, each request after ``delay_ms`` (to make a probe take a while)."""
         self._write({"code": None, "delay_ms": delay_ms, "prefix": prefix})
@@ -102,9 +112,35 @@ class SwitchableApp:
         if switch.get("delay_ms"):
             time.sleep(switch["delay_ms"] / 1000)
         if code:
-            response = contract.error_response(environ, code, retry_after=switch.get("retry_after"))
-            return response(environ, start_response)
+            return _degraded(environ, start_response, code, switch.get("retry_after"))
+        if switch.get("stale"):
+            return self._stale(environ, start_response, switch["stale"])
         return self.app(environ, start_response)
+
+    def _stale(self, environ: WSGIEnviron, start_response: StartResponse,
+               stale: dict[str, Any]) -> Iterable[bytes]:
+        """The app's own answer, dressed as a stand-in kept ``age_seconds`` ago."""
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured["status"] = status
+            return lambda data: None
+
+        body = b"".join(self.app(environ, capture))
+        envelope = json.loads(body)
+        if not captured["status"].startswith("200") or not envelope.get("success"):
+            start_response(captured["status"], [("Content-Type", "application/json")])
+            return [body]
+        age = int(stale["age_seconds"])
+        kept = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - age))
+        envelope["meta"].update({"stale": True, "stale_since": kept, "age_seconds": age,
+                                 "degraded_code": stale["code"],
+                                 "retry_after_seconds": int(stale["retry_after"])})
+        payload = json.dumps(envelope).encode()
+        start_response("200 OK", [("Content-Type", "application/json"),
+                                  ("Content-Length", str(len(payload))), ("Age", str(age)),
+                                  ("Cache-Control", "no-store")])
+        return [payload]
 
     def _take_degraded_answer(self, switch: dict[str, Any]) -> str | None:
         """The code to answer with now; counts down ``times`` (called under the lock)."""
@@ -136,6 +172,26 @@ class SwitchableApp:
         line = json.dumps({"at": time.time(), "method": method, "path": path})
         with self.log_path.open("a") as log:
             log.write(line + "\n")
+
+
+def _degraded(environ: WSGIEnviron, start_response: StartResponse, code: str,
+              retry_after: int | None) -> Iterable[bytes]:
+    """The contract's envelope for ``code``; codes of edition 2 that the host does not define
+    yet (``OVERLOADED``, CONTRACT §13) are written out by hand in the same shape."""
+    if code in contract.ERROR_CODES:
+        return contract.error_response(environ, code, retry_after=retry_after)(
+            environ, start_response)
+    seconds = max(1, int(retry_after or 1))
+    payload = json.dumps({"success": False,
+                          "error": {"code": code, "message": "Try again shortly.",
+                                    "retryable": True},
+                          "meta": {"timestamp": contract.utc_timestamp(),
+                                   "request_id": contract.request_id(environ),
+                                   "retry_after_seconds": seconds}}).encode()
+    start_response("503 Service Unavailable", [
+        ("Content-Type", "application/json"), ("Content-Length", str(len(payload))),
+        ("Retry-After", str(seconds))])
+    return [payload]
 
 
 def create_app(host: Host) -> WSGIApp:

@@ -36,10 +36,48 @@ def test_success_resolves_with_the_envelope_data(page: Page, switch: AppSwitch) 
     outcome = call(page, REPORTS)
 
     assert outcome["ok"], outcome
-    assert {"name": "daily-output", "title": "Daily output"} in outcome["data"]
+    daily = next(item for item in outcome["data"] if item["name"] == "daily-output")
+    assert daily["title"] == "Daily output"
+    assert daily["description"]
     assert page.evaluate("typeof MesApi.get + typeof MesApi.post + typeof MesApi.request") == \
         "functionfunctionfunction"
     assert len(switch.requests()) == 1
+
+
+def test_overloaded_is_retried_like_the_other_degraded_codes(
+        page: Page, switch: AppSwitch) -> None:
+    """CONTRACT §13: OVERLOADED (admission) is degraded and retried after its hint."""
+    switch.degrade("OVERLOADED", retry_after=1, times=1)
+
+    outcome = call(page, REPORTS, {"maxRetries": 2})
+
+    assert outcome["ok"], outcome
+    assert len(switch.requests()) == 2
+    events = page.evaluate("window.__events")
+    assert events[0]["type"] == "mesapi:degraded"
+    assert events[0]["detail"]["code"] == "OVERLOADED"
+    assert page.evaluate("MesApi.DEGRADED_CODES").count("OVERLOADED") == 1
+
+
+def test_a_stale_answer_resolves_with_its_data_and_says_how_old(
+        page: Page, switch: AppSwitch) -> None:
+    """CONTRACT §12: a stand-in resolves like a success, after mesapi:stale with its age."""
+    switch.stale("DB_CONNECTION_FAILED", age_seconds=1320, retry_after=28)
+    page.evaluate("window.__stale = []; addEventListener('mesapi:stale', "
+                  "e => __stale.push(e.detail))")
+
+    outcome = call(page, REPORTS + "/daily-output?days=3")
+
+    assert outcome["ok"], outcome
+    assert len(outcome["data"]["rows"]) == 3
+    stale = page.evaluate("window.__stale")
+    assert len(stale) == 1
+    assert stale[0]["url"] == REPORTS + "/daily-output?days=3"
+    assert stale[0]["ageSeconds"] == 1320
+    assert stale[0]["code"] == "DB_CONNECTION_FAILED"
+    assert stale[0]["retryAfterSeconds"] == 28
+    assert len(switch.requests()) == 1, "a stale answer is an answer: not retried"
+    assert page.evaluate("MesApi.cooldown()") is None, "and it arms no cooldown"
 
 
 def test_pool_exhausted_is_retried_after_the_hint_then_rejected(

@@ -1,0 +1,64 @@
+"""What the page tests share: a browser context as a person has one (locale, zone, width), the
+axe-core audit, screenshots at the two widths, and the "no sideways scrolling" check.
+
+axe-core comes from npm (``npm ci`` at the repository root installs it, as CI does); it is
+injected into the page under test, never served by the app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Browser, Page
+
+from tests.support.server import REPO_ROOT
+
+AXE = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
+WIDE, NARROW = 1400, 400
+BANNER = '[data-testid="degraded-banner"]'
+
+
+@contextmanager
+def person_page(browser: Browser, *, width: int = WIDE, timezone: str = "UTC",
+                locale: str = "en-US") -> Iterator[Page]:
+    """A page in a fresh context of the given width, zone and locale; fails on any JS error."""
+    context = browser.new_context(viewport={"width": width, "height": 900},
+                                  timezone_id=timezone, locale=locale)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        yield page
+        assert errors == [], f"JavaScript errors on the page: {errors}"
+    finally:
+        context.close()
+
+
+def axe_violations(page: Page, impacts: tuple[str, ...] = ("serious", "critical")) -> list[Any]:
+    """axe-core's violations of the page as it is now, of the given impacts."""
+    if not AXE.is_file():
+        raise AssertionError(f"axe-core is missing at {AXE}: run `npm ci` in the repository "
+                             "root (package.json lists axe-core)")
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [{"id": v["id"], "impact": v["impact"], "help": v["help"],
+             "nodes": [n["target"] for n in v["nodes"]][:5]}
+            for v in result["violations"] if v["impact"] in impacts]
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """A full-page screenshot in test-artifacts/screenshots/ (gitignored)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def horizontal_overflow(page: Page) -> int:
+    """How many CSS pixels the page scrolls sideways (0: it fits its viewport)."""
+    return int(page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"))
