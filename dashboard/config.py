@@ -121,8 +121,9 @@ def load_settings(config_path: str | os.PathLike[str] | None = None,
     validated: dict[str, BaseModel | None] = {}
     for name in data:
         if name not in CORE_SECTIONS and name != "plugins":
-            problems.append(ConfigProblem(name, "unknown section (expected dashboard, server, "
-                                          "database or plugins.<name>)", sources.get(name)))
+            problems.append(ConfigProblem(
+                name, "unknown section (expected dashboard, server, database, logging or "
+                "plugins.<name>)", sources.get(name)))
     for name, model in CORE_SECTIONS.items():
         validated[name] = _validate(model, data.get(name, {}), name, sources, problems)
 
@@ -161,6 +162,7 @@ def load_settings(config_path: str | os.PathLike[str] | None = None,
         plugins=plugin_settings,  # type: ignore[arg-type]
         sources=sources,
         config_path=read_from,
+        logging=validated["logging"],  # type: ignore[arg-type]
     )
 
 

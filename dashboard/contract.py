@@ -22,6 +22,8 @@ from werkzeug.wrappers import Response
 
 REQUEST_ID_HEADER = "X-Request-ID"
 REQUEST_ID_ENVIRON_KEY = "dashboard.request_id"
+#: The code of the error envelope answering this request (read by the request histogram).
+ERROR_CODE_ENVIRON_KEY = "dashboard.error_code"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
@@ -215,6 +217,7 @@ def prepared_error(environ: dict[str, Any], code: str, message: str | None = Non
     """The same envelope as :func:`error_response`, for hot paths (see :class:`PreparedError`)."""
     spec = ERROR_CODES[code]
     retryable = spec.retryable if retryable is None else retryable
+    environ[ERROR_CODE_ENVIRON_KEY] = code  # for the request histogram's code label
     status_code = status or spec.status
     key = (code, message or spec.message, retryable, status_code)
     parts = _error_parts.get(key)

@@ -62,6 +62,8 @@ def build_engine(database: DatabaseSection, **overrides: Any) -> Engine:
         "pool_recycle": database.pool_recycle,
         "pool_pre_ping": database.pool_pre_ping,
         "connect_args": connect_args,
+        # Bound parameters never reach an error message or a log line (they may be secrets).
+        "hide_parameters": True,
     }
     options.update(overrides)
     engine = create_engine(url, **options)

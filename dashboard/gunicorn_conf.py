@@ -20,11 +20,14 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from dashboard import hookcalls
+from dashboard import hookcalls, sdnotify
 from dashboard.config import peek_runtime_dir
 from dashboard.context import MASTER_PID_ENV
+from dashboard.logsetup import choose as choose_logging
 from dashboard.metrics import MULTIPROC_ENV, enable_multiprocess
+from dashboard.metricsfiles import retire_process
 from dashboard.registry import load_settings_or_exit
+from dashboard.sdnotify import MasterNotifier
 
 logger = logging.getLogger("dashboard.server")
 _CLEAN_EXIT_DIR = "worker-exits"
@@ -47,7 +50,9 @@ timeout = _settings.server.timeout
 graceful_timeout = _settings.server.graceful_timeout
 accesslog = "-"
 errorlog = "-"
-loglevel = "info"
+loglevel = _settings.logging.level
+logger_class = "dashboard.logsetup.GunicornLogger"
+choose_logging(_settings.logging)  # applied by the logger class on start and on every reload
 proc_name = "dashboard"
 # One control socket per host (gunicorn >= 25 defaults to a per-user path that two servers share);
 # none when the runtime dir is too deep for a unix socket path (108 bytes on Linux).
@@ -56,6 +61,7 @@ control_socket_disable = len(control_socket.encode()) > 100
 
 # Kept across ``importlib.reload`` (a SIGHUP re-reads this module): one master host per master.
 _master_host: Any = globals().get("_master_host")
+_notifier: MasterNotifier | None = globals().get("_notifier")
 
 
 def _host_of_master() -> Any:
@@ -78,23 +84,41 @@ def _fan_out(host: Any, hook_name: str, **arguments: Any) -> None:
     hookcalls.notify_each(host, hook_name, host=host, **arguments)
 
 
+def _retire_metrics(pid: int) -> None:
+    """Fold the dead worker's counters into the archive so the directory stays bounded."""
+    try:
+        retire_process(pid)
+    except Exception:
+        logger.exception("metrics of worker %s could not be archived", pid)
+
+
 def on_starting(server: Any) -> None:
+    global _notifier
     os.environ[MASTER_PID_ENV] = str(os.getpid())
     host = _host_of_master()
-    shutil.rmtree(Path(host.runtime_dir) / _CLEAN_EXIT_DIR, ignore_errors=True)
+    for name in (_CLEAN_EXIT_DIR, sdnotify.READY_DIR):
+        shutil.rmtree(Path(host.runtime_dir) / name, ignore_errors=True)
+    # Before gunicorn's own READY=1 (sent before any worker exists): systemd hears ours only.
+    _notifier = sdnotify.MasterNotifier.from_environment(Path(host.runtime_dir))
 
 
 def when_ready(server: Any) -> None:
     host = _host_of_master()
+    if _notifier is not None:
+        _notifier.start(server)
     _fan_out(host, "dashboard_logging_configured")
     _fan_out(host, "dashboard_master_ready", master_pid=os.getpid())
 
 
 def on_reload(server: Any) -> None:
+    if _notifier is not None:
+        _notifier.reloading(server)
     _fan_out(_host_of_master(), "dashboard_reloaded")
 
 
 def on_exit(server: Any) -> None:
+    if _notifier is not None:
+        _notifier.stopping()  # sent already when the stop began; this covers other paths
     host = _host_of_master()
     _fan_out(host, "dashboard_master_exiting")
     host.close()
@@ -106,6 +130,7 @@ def post_worker_init(worker: Any) -> None:
         return
     _fan_out(host, "dashboard_logging_configured")
     _fan_out(host, "dashboard_worker_started", pid=os.getpid())
+    sdnotify.mark_worker_ready(host.runtime_dir, os.getpid())
 
 
 def worker_exit(server: Any, worker: Any) -> None:
@@ -125,4 +150,6 @@ def child_exit(server: Any, worker: Any) -> None:
     marker = _clean_exit_marker(host.runtime_dir, worker.pid)
     clean = marker.exists()
     marker.unlink(missing_ok=True)
+    sdnotify.forget_worker(host.runtime_dir, worker.pid)
+    _retire_metrics(worker.pid)
     _fan_out(host, "dashboard_worker_exited", pid=worker.pid, exitcode=0 if clean else None)

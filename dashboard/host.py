@@ -27,7 +27,9 @@ from sqlalchemy.engine import Engine
 from dashboard import PROJECT_NAME, hookcalls, hookspecs
 from dashboard.clock import Clock, SystemClock
 from dashboard.db import build_engine, install_event_fanout
+from dashboard.dbmetrics import instrument_engine
 from dashboard.hookcalls import hook_logger
+from dashboard.observe import RequestObserver
 from dashboard.pipeline import ExceptionMapper, LastResortCatcher
 from dashboard.registry import load_plugin, resolve_factory
 from dashboard.sections import Settings
@@ -124,7 +126,7 @@ class Host:
         connection is made.
         """
         install_event_fanout()
-        engine = build_engine(self.settings.database)
+        engine = instrument_engine(build_engine(self.settings.database))  # §14 histograms
         for name in self.plugin_names:
             hookcalls.call_plugin(self, name, "dashboard_engine_created", host=self, engine=engine)
         return engine
@@ -144,7 +146,8 @@ class Host:
         app: WSGIApp = ExceptionMapper(self._make_app(), self)
         for name in reversed(self.plugin_names):
             app = self._wrap_with(name, app)
-        return LastResortCatcher(app, self)  # gunicorn hooks find the host as ``.host``
+        # Outermost: latency histogram and the request id of log lines; ``.host`` is passed on.
+        return RequestObserver(LastResortCatcher(app, self))
 
     def _make_app(self) -> WSGIApp:
         return resolve_factory(self.settings.dashboard.app_factory)(self)  # type: ignore[no-any-return]

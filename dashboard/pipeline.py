@@ -27,6 +27,7 @@ from dashboard import contract, hookcalls
 from dashboard.context import current_host
 from dashboard.db import report_outcome
 from dashboard.dbfaults import DbOutcome, Fault, classify
+from dashboard.faultlog import dialect_of, log_classified
 from dashboard.types import StartResponse, WSGIApp, WSGIEnviron
 
 if TYPE_CHECKING:
@@ -174,12 +175,17 @@ class ExceptionMapper:
             logger.error("unhandled error in %s %s", environ.get("REQUEST_METHOD"),
                          environ.get("PATH_INFO"), exc_info=exc)
         else:
-            logger.warning("database %s in %s %s", fault.value, environ.get("REQUEST_METHOD"),
-                           environ.get("PATH_INFO"), exc_info=exc)
+            log_classified(logger, fault, exc, environ, dialect_of(exc, self._dialect()))
         if response is not None:
             return response  # type: ignore[no-any-return]
         code = "INTERNAL_ERROR" if fault is None else "DB_QUERY_ERROR"
         return contract.error_response(environ, code)
+
+    def _dialect(self) -> str | None:
+        try:
+            return str(self.host.engine.dialect.name)
+        except Exception:
+            return None
 
 
 class _ServedBody(_GuardedBody):

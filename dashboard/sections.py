@@ -1,4 +1,5 @@
-"""The host's settings tables (``[dashboard]``, ``[server]``, ``[database]``) and :class:`Settings`.
+"""The host's settings tables (``[dashboard]``, ``[server]``, ``[database]``, ``[logging]``) and
+:class:`Settings`.
 
 One registry of typed sections, as gunicorn's ``config.py`` is: the same models feed validation,
 ``dashboard check`` and the README reference. Plugins base their own tables on
@@ -168,10 +169,26 @@ class DatabaseSection(SectionModel):
         return check_database_url(value)
 
 
+class LoggingSection(SectionModel):
+    """``[logging]``: how our lines and gunicorn's error and access lines are written."""
+
+    format: Literal["text", "json"] = Field(
+        "text", description="`text`: one readable line per record; `json`: one JSON object per "
+        "line (timestamp, level, pid, logger, message, request_id, fields).")
+    level: Literal["debug", "info", "warning", "error", "critical"] = Field(
+        "info", description="Lowest level written, for our loggers and gunicorn's error log.")
+
+    @field_validator("format", "level", mode="before")
+    @classmethod
+    def _lower_case(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+
 CORE_SECTIONS: dict[str, type[SectionModel]] = {
     "dashboard": DashboardSection,
     "server": ServerSection,
     "database": DatabaseSection,
+    "logging": LoggingSection,
 }
 
 
@@ -185,6 +202,7 @@ class Settings:
     plugins: Mapping[str, BaseModel]
     sources: Mapping[str, str] = field(default_factory=dict)
     config_path: Path | None = None
+    logging: LoggingSection = field(default_factory=LoggingSection)
 
     @property
     def testing(self) -> bool:
@@ -201,6 +219,7 @@ class Settings:
         rows: list[tuple[str, Any, str]] = []
         tables: list[tuple[str, BaseModel]] = [
             ("dashboard", self.dashboard), ("server", self.server), ("database", self.database),
+            ("logging", self.logging),
         ]
         tables += [(f"plugins.{name}", model) for name, model in sorted(self.plugins.items())]
         for prefix, model in tables:

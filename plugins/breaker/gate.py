@@ -21,7 +21,8 @@ from collections.abc import Iterable
 from dashboard.dbfaults import DbOutcome
 from dashboard.streaming import ContextBoundIterable
 from dashboard.types import StartResponse, WSGIApp, WSGIEnviron
-from plugins.breaker.machine import CircuitBreaker, Permit
+from plugins.breaker.machine import CircuitBreaker, CircuitOpenError, Permit
+from plugins.breaker.metrics import FailureRateGauge, count_rejection
 
 
 class _RequestScope:
@@ -42,13 +43,18 @@ class BreakerGate:
 
     def __init__(self, breaker: CircuitBreaker) -> None:
         self.breaker = breaker
+        self.failure_rate = FailureRateGauge(breaker)
 
     def check(self) -> None:
         """Let a database access go ahead, or raise :class:`CircuitOpenError`."""
         scope = _scope.get()
         if scope is not None and scope.permit is not None and self.breaker.holds(scope.permit):
             return
-        permit = self.breaker.acquire()
+        try:
+            permit = self.breaker.acquire()
+        except CircuitOpenError:
+            count_rejection()
+            raise
         if permit is not None:
             if scope is None:  # not inside a request we wrap: nothing could hand it back later
                 self.breaker.release(permit)
@@ -64,6 +70,7 @@ class BreakerGate:
             self.breaker.record_success(permit)
         elif fault.is_availability_failure:
             self.breaker.record_failure(permit)
+        self.failure_rate.publish()
 
     def end_of_request(self, scope: _RequestScope) -> None:
         if scope.permit is not None:

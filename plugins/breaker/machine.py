@@ -59,6 +59,13 @@ class CircuitOpenError(Exception):
         return float(self.args[0])
 
     @property
+    def window_failure_rate(self) -> float:
+        """The window's failure share, read without the lock (for a gauge: a torn read of two
+        ints is at worst one outcome stale)."""
+        count = self._count
+        return self._failures / count if count else 0.0
+
+    @property
     def state(self) -> State:
         return self.args[1]  # type: ignore[no-any-return]
 
@@ -234,6 +241,13 @@ class CircuitBreaker:
         return None
 
     # -- views -------------------------------------------------------------------------------
+
+    @property
+    def window_failure_rate(self) -> float:
+        """The window's failure share, read without the lock (for a gauge: a torn read of two
+        ints is at worst one outcome stale)."""
+        count = self._count
+        return self._failures / count if count else 0.0
 
     @property
     def state(self) -> State:

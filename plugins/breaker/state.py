@@ -7,10 +7,10 @@ under :data:`BREAKER` (``host.state``), made at ``dashboard_configure``.
 from __future__ import annotations
 
 from dashboard.clock import Clock
-from dashboard.metrics import series
 from dashboard.types import StateKey
 from plugins.breaker.gate import BreakerGate
 from plugins.breaker.machine import CircuitBreaker, State, Transition
+from plugins.breaker.metrics import count_transition, publish_state
 from plugins.breaker.notify import TransitionNotifier, log_transition
 from plugins.breaker.settings import BreakerSettings
 
@@ -31,17 +31,15 @@ class BreakerState:
         publish_state(State.CLOSED)
 
     def _on_transition(self, transition: Transition) -> None:
-        """Runs after the breaker's lock is released: the gauge now, the rest in the background."""
+        """Runs after the breaker's lock is released: the series now, the rest in the
+        background."""
         publish_state(transition.after)
+        count_transition(transition)
+        self.gate.failure_rate.publish()
         self.notifier(transition)
 
 
 BREAKER = StateKey[BreakerState]("breaker")
 
+__all__ = ["BREAKER", "BreakerState", "publish_state"]
 
-def publish_state(state: State) -> None:
-    """Set the breaker gauge; metrics must never break a decision."""
-    try:
-        series().breaker_state.set(state.gauge_value)
-    except Exception:
-        return

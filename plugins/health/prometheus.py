@@ -15,48 +15,41 @@ from __future__ import annotations
 
 from typing import Any
 
-from dashboard.contract import DEGRADED_CODES
-from dashboard.metrics import MULTIPROC_ENV, multiprocess_enabled, series
+from dashboard import metrics as host_metrics
+from dashboard.metrics import RESTART_SOURCES, multiprocess_enabled, series
 
-RESTART_SOURCES = ("manual", "auto", "crash")
+__all__ = ["RESTART_SOURCES", "mark_worker_dead", "prime_series", "render", "track_pool"]
 
 
 def prime_series() -> Any:
     """Create every series and the label values clients expect, so a scrape lists them at 0."""
-    metrics = series()
-    for code in sorted(DEGRADED_CODES):
-        metrics.degraded_responses.labels(code=code)
-    for source in RESTART_SOURCES:
-        metrics.worker_restarts.labels(source=source)
-    return metrics
+    return host_metrics.prime()
 
 
 def render(pool: Any) -> tuple[bytes, str]:
     """The exposition text and its content type; ``pool`` is this worker's live pool."""
-    from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+    from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
     metrics = prime_series()
     checked_out = getattr(pool, "checkedout", None)
     if checked_out is not None:
         metrics.pool_checked_out.set(checked_out())
     if multiprocess_enabled():
-        from prometheus_client.multiprocess import MultiProcessCollector
+        from dashboard.metricsfiles import render_multiprocess
 
-        registry = CollectorRegistry()
-        MultiProcessCollector(registry)
-        return generate_latest(registry), CONTENT_TYPE_LATEST
+        return render_multiprocess(), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
 
 def mark_worker_dead(pid: int) -> None:
-    """Drop a dead worker's live gauges (called in the master when gunicorn reaps it)."""
-    import os
+    """Archive a dead worker's counters and drop its live gauges (in the master, on reaping).
 
-    if not multiprocess_enabled():
-        return
-    from prometheus_client.multiprocess import mark_process_dead
+    The host's ``child_exit`` does this too, whether or not this plugin is enabled; doing it
+    twice is harmless.
+    """
+    from dashboard.metricsfiles import retire_process
 
-    mark_process_dead(pid, os.environ[MULTIPROC_ENV])
+    retire_process(pid)
 
 
 def track_pool(pool: Any) -> None:

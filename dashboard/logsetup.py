@@ -1,0 +1,85 @@
+"""``[logging]`` under gunicorn: one format for our lines and gunicorn's error and access logs.
+
+gunicorn builds its handlers itself (and again on every reload), so the settings are applied by
+a gunicorn logger class, :class:`GunicornLogger`, named by :mod:`dashboard.gunicorn_conf`:
+after gunicorn's own ``setup`` it gives the error and access handlers our formatter and the
+request-id filter, and gives the root logger one handler of ours on stderr (where gunicorn's
+error log goes) so that every ``dashboard.*``, ``plugins.*`` and library record is written the
+same way, at ``[logging].level``. Access lines are logged with the request id, method, path,
+status, duration and size as fields, so a JSON line carries them as keys.
+
+Redaction keeps working: its filter is attached to every handler, is kept the *last* filter when
+another is added (ours adds the request id first), and our formatters print what it masked.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from gunicorn.glogging import Logger
+
+from dashboard.sections import LoggingSection
+from dashboard.contract import REQUEST_ID_ENVIRON_KEY
+from dashboard.logformat import RequestContextFilter, formatter_for
+
+_ROOT_MARK = "_dashboard_root_handler"
+_context_filter = RequestContextFilter()
+
+
+class _Chosen:
+    section = LoggingSection()
+
+
+def choose(section: LoggingSection) -> None:
+    """The ``[logging]`` settings the next ``setup`` applies (gunicorn_conf, on every load)."""
+    _Chosen.section = section
+
+
+def apply(section: LoggingSection, handlers: list[logging.Handler]) -> None:
+    """Give ``handlers`` our format and filter, and the root logger our handler and level."""
+    level = getattr(logging, section.level.upper())
+    for handler in handlers:
+        handler.setFormatter(formatter_for(section.format))
+        if _context_filter not in handler.filters:
+            handler.addFilter(_context_filter)
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, _ROOT_MARK, False)]:
+        root.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    setattr(handler, _ROOT_MARK, True)
+    handler.setFormatter(formatter_for(section.format))
+    handler.addFilter(_context_filter)
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+class GunicornLogger(Logger):
+    """gunicorn's logger with the dashboard's line format (``logger_class`` setting)."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        handlers = [h for log in (self.error_log, self.access_log) for h in log.handlers
+                    if getattr(h, "_gunicorn", False)]
+        apply(_Chosen.section, handlers)
+
+    def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
+        if not self.access_log_enabled:
+            return
+        atoms = self.atoms(resp, req, environ, request_time)
+        status = str(atoms.get("s", ""))
+        fields = {
+            "request_id": environ.get(REQUEST_ID_ENVIRON_KEY),
+            "method": environ.get("REQUEST_METHOD"),
+            "path": environ.get("PATH_INFO"),
+            "status": int(status) if status.isdigit() else status,
+            "duration_ms": round(request_time.total_seconds() * 1000, 3),
+            "bytes": atoms.get("B"),
+            "remote_addr": environ.get("REMOTE_ADDR"),
+        }
+        try:
+            self.access_log.info(self.cfg.access_log_format, self.atoms_wrapper_class(atoms),
+                                 extra=fields)
+        except Exception:
+            self.error("access log line could not be written")

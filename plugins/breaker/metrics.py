@@ -1,0 +1,52 @@
+"""The breaker's series: state, transitions, refusals and the window's failure rate.
+
+Kept apart from the decisions: every function here swallows its own errors (a metric must never
+break a decision) and costs at most a comparison on the hot path (the failure-rate gauge is only
+written when the rate changed).
+"""
+
+from __future__ import annotations
+
+from dashboard.metrics import series
+from plugins.breaker.machine import CircuitBreaker, State, Transition
+
+
+def publish_state(state: State) -> None:
+    try:
+        series().breaker_state.set(state.gauge_value)
+    except Exception:
+        return
+
+
+def count_transition(transition: Transition) -> None:
+    try:
+        series().breaker_transitions.labels(transition.before.value,
+                                            transition.after.value).inc()
+    except Exception:
+        return
+
+
+def count_rejection() -> None:
+    try:
+        series().breaker_rejections.inc()
+    except Exception:
+        return
+
+
+class FailureRateGauge:
+    """``dashboard_breaker_failure_rate`` for one breaker, written only when it changes."""
+
+    __slots__ = ("_breaker", "_last")
+
+    def __init__(self, breaker: CircuitBreaker) -> None:
+        self._breaker = breaker
+        self._last = -1.0
+
+    def publish(self) -> None:
+        rate = self._breaker.window_failure_rate
+        if rate != self._last:
+            self._last = rate
+            try:
+                series().breaker_failure_rate.set(rate)
+            except Exception:
+                return
