@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests.support.server import gunicorn_server
@@ -33,6 +34,8 @@ connect_timeout = 2
 [plugins.recovery]
 admin_token_env = "DASHBOARD_ADMIN_TOKEN"
 cooldown_seconds = 0
+[logging]
+level = "debug"   # classified failures log their traceback only at DEBUG: scan those too
 """
 
 
@@ -42,8 +45,11 @@ def _files_to_scan(root: Path, config_path: Path) -> list[Path]:
             and path.suffix not in (".db", ".sqlite", ".sqlite3")]
 
 
-def test_no_password_or_token_in_any_output_of_a_real_server(tmp_path: Path) -> None:
-    with gunicorn_server(tmp_path, CONFIG, env={"DASHBOARD_ADMIN_TOKEN": TOKEN},
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_no_password_or_token_in_any_output_of_a_real_server(tmp_path: Path,
+                                                             log_format: str) -> None:
+    config = CONFIG + f'format = "{log_format}"\n'
+    with gunicorn_server(tmp_path, config, env={"DASHBOARD_ADMIN_TOKEN": TOKEN},
                          workers=2) as server:
         bearer = {"Authorization": f"Bearer {TOKEN}",
                   "Referer": f"http://ops.example/admin?token={TOKEN}"}
