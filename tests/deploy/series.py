@@ -1,0 +1,21 @@
+"""The series families of CONTRACT §7 and §14, the only ones dashboards and alerts may read."""
+
+from __future__ import annotations
+
+from tests.deploy.promql import family_of
+
+CONTRACT_FAMILIES = frozenset({
+    # §7
+    "dashboard_breaker_state", "dashboard_degraded_responses", "dashboard_db_pool_checked_out",
+    "dashboard_health_cache_hits", "dashboard_worker_restarts",
+    # §14
+    "dashboard_http_request_duration_seconds", "dashboard_db_statement_duration_seconds",
+    "dashboard_db_pool_wait_seconds", "dashboard_breaker_transitions",
+    "dashboard_breaker_rejections", "dashboard_breaker_failure_rate",
+    "dashboard_admission_limit", "dashboard_admission_in_flight",
+    "dashboard_admission_rejected", "dashboard_stale_responses",
+})
+
+
+def contract_family(name: str) -> str | None:
+    return family_of(name, set(CONTRACT_FAMILIES))
