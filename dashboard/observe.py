@@ -27,6 +27,8 @@ from dashboard.metrics import method_label, series, status_class
 from dashboard.requestcontext import request_id_var
 from dashboard.types import StartResponse, WSGIApp, WSGIEnviron
 
+_CLASSES = {"2": "2xx", "3": "3xx", "4": "4xx", "5": "5xx"}
+
 
 class RequestObserver:
     """Measures every request and marks its id for logging; streams and passes ``close()``."""
@@ -60,7 +62,7 @@ class RequestObserver:
     def _observe(self, environ: WSGIEnviron, status_line: str, started: float) -> None:
         elapsed = time.perf_counter() - started
         try:
-            klass = status_class(status_line)
+            klass = _CLASSES.get(status_line[:1]) or status_class(status_line)
             code = (environ.get(contract.ERROR_CODE_ENVIRON_KEY, "")
                     if klass in ("4xx", "5xx") else "")
             key = (method_label(environ.get("REQUEST_METHOD", "")), klass, code)

@@ -1,0 +1,63 @@
+"""Per-request cost of the host's request histogram (``RequestObserver``), in multiprocess mode.
+
+Measures, in one run, a trivial WSGI app called bare and wrapped in
+:class:`dashboard.observe.RequestObserver` (one ``perf_counter`` pair, one wrapped
+``start_response``, one histogram ``observe`` written to the multiprocess mmap files, as under
+gunicorn), and prints the cost per request in microseconds and the ratio.
+
+    python bench/observe.py [--requests N]
+
+Absolute figures depend on the machine (and its load); compare them with a real request's time
+(``python bench/overhead.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from typing import Any
+
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="bench-observe-")
+
+from dashboard.observe import RequestObserver  # after the multiprocess choice
+
+
+def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+
+
+def run(wsgi: Any, requests: int) -> float:
+    def start_response(*_args: Any) -> None:
+        return None
+
+    started = time.perf_counter()
+    for _ in range(requests):
+        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/"}
+        body = wsgi(environ, start_response)
+        for _chunk in body:
+            pass
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+    return (time.perf_counter() - started) / requests * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=50_000)
+    args = parser.parse_args()
+    observed = RequestObserver(app)
+    run(observed, 1000)  # warm up: label child and mmap files created
+    bare = min(run(app, args.requests) for _ in range(3))
+    wrapped = min(run(observed, args.requests) for _ in range(3))
+    print(f"bare app:            {bare:8.2f} us/request")
+    print(f"with RequestObserver:{wrapped:8.2f} us/request")
+    print(f"observer cost:       {wrapped - bare:8.2f} us/request (ratio {wrapped / bare:.1f}x "
+          "of a no-op app)")
+
+
+if __name__ == "__main__":
+    main()
