@@ -28,6 +28,7 @@ import contextlib
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any
@@ -135,7 +136,7 @@ class MasterNotifier:
     def _run(self) -> None:
         probe_sent = False
         next_ping = 0.0
-        clock = _monotonic
+        clock = time.monotonic
         while not self._stop.wait(self.tick):
             self._maybe_ready()
             if self.watchdog is None or clock() < next_ping:
@@ -157,12 +158,6 @@ class MasterNotifier:
                 return
             self._awaiting = None
         self.notifier.send("READY=1")
-
-
-def _monotonic() -> float:
-    import time
-
-    return time.monotonic()
 
 
 def _worker_pids(server: Any) -> list[int]:
