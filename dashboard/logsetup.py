@@ -20,9 +20,9 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
-from dashboard.sections import LoggingSection
 from dashboard.contract import REQUEST_ID_ENVIRON_KEY
 from dashboard.logformat import RequestContextFilter, formatter_for
+from dashboard.sections import LoggingSection
 
 _ROOT_MARK = "_dashboard_root_handler"
 _context_filter = RequestContextFilter()

@@ -8,9 +8,9 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import exc, text
 
-from dashboard.config import DatabaseSection
 from dashboard.db import build_engine
 from dashboard.dbmetrics import instrument_engine
+from dashboard.sections import DatabaseSection
 
 
 def value(name: str) -> float:
