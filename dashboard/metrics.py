@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
@@ -134,17 +135,17 @@ STALE_CODES = ("CIRCUIT_BREAKER_OPEN", "DB_CONNECTION_FAILED", "DB_POOL_EXHAUSTE
 RESTART_SOURCES = ("manual", "auto", "crash")
 
 
-def prime() -> SimpleNamespace:
+def prime(degraded_codes: Iterable[str] = ()) -> SimpleNamespace:
     """Create every series and the label values dashboards and alerts expect, at 0.
 
     A labelled series has no sample until a child exists, and a query on a missing series is
     empty, not zero: alerts on ``rate(...)`` and the Grafana panels need them listed from the
-    first scrape, also for plugins that are not enabled.
+    first scrape, also for plugins that are not enabled. ``degraded_codes`` are the contract's
+    (``dashboard.contract.DEGRADED_CODES``; this leaf does not import the contract, which
+    imports it).
     """
-    from dashboard.contract import DEGRADED_CODES
-
     metrics = series()
-    for code in sorted(DEGRADED_CODES):
+    for code in sorted(degraded_codes):
         metrics.degraded_responses.labels(code=code)
     for source in RESTART_SOURCES:
         metrics.worker_restarts.labels(source=source)

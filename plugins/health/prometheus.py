@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from dashboard import metrics as host_metrics
+from dashboard.contract import DEGRADED_CODES
 from dashboard.metrics import RESTART_SOURCES, multiprocess_enabled, series
 
 __all__ = ["RESTART_SOURCES", "mark_worker_dead", "prime_series", "render", "track_pool"]
@@ -23,7 +24,7 @@ __all__ = ["RESTART_SOURCES", "mark_worker_dead", "prime_series", "render", "tra
 
 def prime_series() -> Any:
     """Create every series and the label values clients expect, so a scrape lists them at 0."""
-    return host_metrics.prime()
+    return host_metrics.prime(DEGRADED_CODES)
 
 
 def render(pool: Any) -> tuple[bytes, str]:

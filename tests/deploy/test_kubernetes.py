@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from dashboard.config import load_settings
+from dashboard.registry import load_installed_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = ROOT / "deploy" / "kubernetes"
@@ -52,7 +52,7 @@ def test_every_kind_is_there(objects: dict[str, dict[str, Any]]) -> None:
 
 def test_the_configmap_toml_is_a_valid_config(configmap_toml: dict[str, Any],
                                               tmp_path: Path) -> None:
-    settings = load_settings(data=configmap_toml,
+    settings = load_installed_settings(data=configmap_toml,
                              env={"DATABASE_URL": "postgresql+psycopg://u:p@db/mes",
                                   "DASHBOARD__DASHBOARD__RUNTIME_DIR": str(tmp_path)})
     assert settings.server.bind.startswith("0.0.0.0:")
