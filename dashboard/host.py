@@ -171,9 +171,10 @@ class Host:
 def _make_trace_visible() -> None:
     """Traces are INFO records; make sure they reach the log even where nothing configured one.
 
-    ``dashboard serve`` configures only gunicorn's loggers, so without this the records would
-    stop at Python's last-resort handler (WARNING and above). A handler already present anywhere
-    up the hierarchy (an operator's logging config, pytest's caplog) is used as it is.
+    Outside ``dashboard serve`` (whose ``[logging]`` setup gives the root logger a handler)
+    nothing may have configured logging, and the records would stop at Python's last-resort
+    handler (WARNING and above). A handler already present anywhere up the hierarchy (ours, an
+    operator's logging config, pytest's caplog) is used as it is.
     """
     if hook_logger.getEffectiveLevel() > logging.INFO:
         hook_logger.setLevel(logging.INFO)

@@ -50,7 +50,7 @@ def test_nothing_is_traced_by_default(monkeypatch, caplog, dashboard_host, dashb
 
 
 def test_a_real_server_writes_the_trace_to_its_log(tmp_path):
-    """``dashboard serve`` configures only gunicorn's loggers; the trace must still be seen."""
+    """Under ``dashboard serve`` the trace goes through the host's ``[logging]`` format."""
     with gunicorn_server(tmp_path, '[dashboard]\nplugins = ["health"]\n', workers=1,
                          env={TRACE_ENV: "1"}) as server:
         assert server.get("/livez").status_code == 200
@@ -59,4 +59,4 @@ def test_a_real_server_writes_the_trace_to_its_log(tmp_path):
     # implements is not called at all, so it leaves no trace.
     for hook in ("dashboard_configure", "dashboard_engine_created", "dashboard_wrap_wsgi",
                  "dashboard_worker_started"):
-        assert f"dashboard.hooks   {hook} [hook]" in log, log[-3000:]
+        assert f"[INFO] dashboard.hooks:   {hook} [hook]" in log, log[-3000:]
