@@ -1,9 +1,9 @@
-"""Per-request cost of the host's request histogram (``RequestObserver``), in multiprocess mode.
+"""Per-request cost of the host's outermost layer with its request histogram, in multiprocess mode.
 
-Measures, in one run, a trivial WSGI app called bare and wrapped in
-:class:`dashboard.observe.RequestObserver` (one ``perf_counter`` pair, one wrapped
-``start_response``, one histogram ``observe`` written to the multiprocess mmap files, as under
-gunicorn), and prints the cost per request in microseconds and the ratio.
+Measures, in one run, a trivial WSGI app called bare and behind
+:class:`dashboard.pipeline.LastResortCatcher` with a :class:`dashboard.observe.RequestMeter`
+(request id, one ``perf_counter`` pair, one histogram ``observe`` written to the multiprocess mmap
+files, as under gunicorn), and prints the cost per request in microseconds and the ratio.
 
     python bench/observe.py [--requests N]
 
@@ -21,7 +21,10 @@ from typing import Any
 
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="bench-observe-")
 
-from dashboard.observe import RequestObserver  # after the multiprocess choice
+from types import SimpleNamespace
+
+from dashboard.observe import RequestMeter  # after the multiprocess choice
+from dashboard.pipeline import LastResortCatcher
 
 
 def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
@@ -49,12 +52,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=50_000)
     args = parser.parse_args()
-    observed = RequestObserver(app)
+    observed = LastResortCatcher(app, SimpleNamespace(), RequestMeter())
     run(observed, 1000)  # warm up: label child and mmap files created
     bare = min(run(app, args.requests) for _ in range(3))
     wrapped = min(run(observed, args.requests) for _ in range(3))
     print(f"bare app:            {bare:8.2f} us/request")
-    print(f"with RequestObserver:{wrapped:8.2f} us/request")
+    print(f"outer layer + meter:{wrapped:8.2f} us/request")
     print(f"observer cost:       {wrapped - bare:8.2f} us/request (ratio {wrapped / bare:.1f}x "
           "of a no-op app)")
 

@@ -29,7 +29,7 @@ from dashboard.clock import Clock, SystemClock
 from dashboard.db import build_engine, install_event_fanout
 from dashboard.dbmetrics import instrument_engine
 from dashboard.hookcalls import hook_logger
-from dashboard.observe import RequestObserver
+from dashboard.observe import RequestMeter
 from dashboard.pipeline import ExceptionMapper, LastResortCatcher
 from dashboard.registry import load_plugin, resolve_factory
 from dashboard.sections import Settings
@@ -146,8 +146,8 @@ class Host:
         app: WSGIApp = ExceptionMapper(self._make_app(), self)
         for name in reversed(self.plugin_names):
             app = self._wrap_with(name, app)
-        # Outermost: latency histogram and the request id of log lines; ``.host`` is passed on.
-        return RequestObserver(LastResortCatcher(app, self))
+        # Outermost; also measures each request. gunicorn hooks find the host as ``.host``.
+        return LastResortCatcher(app, self, RequestMeter())
 
     def _make_app(self) -> WSGIApp:
         return resolve_factory(self.settings.dashboard.app_factory)(self)  # type: ignore[no-any-return]

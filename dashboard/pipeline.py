@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from dashboard.context import current_host
 from dashboard.db import report_outcome
 from dashboard.dbfaults import DbOutcome, Fault, classify
 from dashboard.faultlog import dialect_of, log_classified
+from dashboard.requestcontext import request_id_var
 from dashboard.types import StartResponse, WSGIApp, WSGIEnviron
 
 if TYPE_CHECKING:
@@ -38,13 +40,15 @@ if TYPE_CHECKING:
 logger = logging.getLogger("dashboard.errors")
 
 ErrorToResponse = Callable[[BaseException, WSGIEnviron], Any]
+#: Observes a finished request: ``(environ, status line, perf_counter at arrival)``.
+Meter = Callable[[WSGIEnviron, str, float], None]
 _PRODUCED = (list, tuple)
 
 
 class _Exchange:
-    """One request's ``start_response``: records that headers were set, stamps the request id."""
+    """One request's ``start_response``: records the status sent, stamps the request id."""
 
-    __slots__ = ("environ", "request_id", "start_response", "started")
+    __slots__ = ("environ", "request_id", "start_response", "started", "status")
 
     def __init__(self, environ: WSGIEnviron, start_response: StartResponse,
                  request_id: str | None) -> None:
@@ -52,9 +56,11 @@ class _Exchange:
         self.start_response = start_response
         self.request_id = request_id
         self.started = False
+        self.status = "500"
 
     def __call__(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
         self.started = True
+        self.status = status
         if self.request_id is not None:
             for name, _ in headers:
                 if name.lower() == "x-request-id":
@@ -130,21 +136,15 @@ class _GuardedBody:
 
 
 def guarded(app: WSGIApp, environ: WSGIEnviron, start_response: StartResponse,
-            to_response: ErrorToResponse, serving: Host | None = None,
-            request_id: str | None = None) -> Iterable[bytes]:
-    """Call ``app``; answer an exception raised before the body starts with ``to_response``.
-
-    With ``serving``, the body is produced and closed with that host marked (the outer layer).
-    """
-    exchange = _Exchange(environ, start_response, request_id)
+            to_response: ErrorToResponse) -> Iterable[bytes]:
+    """Call ``app``; answer an exception raised before the body starts with ``to_response``."""
+    exchange = _Exchange(environ, start_response, None)
     try:
         iterable = app(environ, exchange)
     except Exception as exc:
         return exchange.answer(exc, to_response)
     if type(iterable) in _PRODUCED:
         return iterable
-    if serving is not None:
-        return _ServedBody(iterable, exchange, to_response, serving)
     return _GuardedBody(iterable, exchange, to_response)
 
 
@@ -189,49 +189,75 @@ class ExceptionMapper:
 
 
 class _ServedBody(_GuardedBody):
-    """The outermost body: guarded, and produced and closed with this host marked as serving.
+    """The outermost body: guarded, produced and closed with this host marked as serving and
+    the request id set for log lines, and measured once when closed.
 
-    The mark is set per chunk, not for the whole iteration: it must never leak into another
+    The marks are set per chunk, not for the whole iteration: they must never leak into another
     request the same thread serves between two chunks.
     """
 
-    __slots__ = ("_host",)
+    __slots__ = ("_host", "_meter", "_started")
 
     def __init__(self, inner: Iterable[bytes], exchange: _Exchange,
-                 to_response: ErrorToResponse, host: Host) -> None:
+                 to_response: ErrorToResponse, host: Host, meter: Meter | None,
+                 started: float) -> None:
         super().__init__(inner, exchange, to_response)
         self._host = host
+        self._meter = meter
+        self._started = started
 
     def __next__(self) -> bytes:
-        token = current_host.set(self._host)
+        host_token = current_host.set(self._host)
+        id_token = request_id_var.set(self._exchange.request_id)
         try:
             return super().__next__()
         finally:
-            current_host.reset(token)
+            request_id_var.reset(id_token)
+            current_host.reset(host_token)
 
     def close(self) -> None:
-        token = current_host.set(self._host)
+        if self._closed:
+            return
+        host_token = current_host.set(self._host)
+        id_token = request_id_var.set(self._exchange.request_id)
         try:
             super().close()
         finally:
-            current_host.reset(token)
+            request_id_var.reset(id_token)
+            current_host.reset(host_token)
+            if self._meter is not None:
+                self._meter(self._exchange.environ, self._exchange.status, self._started)
 
 
 class LastResortCatcher:
-    """Outermost layer: nothing escapes as a bare 500 page; every response has a request id."""
+    """Outermost layer: nothing escapes as a bare 500 page; every response has a request id;
+    every request is measured by ``meter`` (when given) and its id is set for log lines."""
 
-    def __init__(self, app: WSGIApp, host: Host) -> None:
+    def __init__(self, app: WSGIApp, host: Host, meter: Meter | None = None) -> None:
         self.app = app
         self.host = host
+        self.meter = meter
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+        started = time.perf_counter()
         rid = contract.request_id(environ)
-        token = current_host.set(self.host)
+        host_token = current_host.set(self.host)
+        id_token = request_id_var.set(rid)
+        exchange = _Exchange(environ, start_response, rid)
         try:
-            return guarded(self.app, environ, start_response, self._internal_error, self.host,
-                           rid)
+            try:
+                iterable = self.app(environ, exchange)
+            except Exception as exc:
+                iterable = exchange.answer(exc, self._internal_error)
         finally:
-            current_host.reset(token)
+            request_id_var.reset(id_token)
+            current_host.reset(host_token)
+        if type(iterable) in _PRODUCED:
+            if self.meter is not None:
+                self.meter(environ, exchange.status, started)
+            return iterable
+        return _ServedBody(iterable, exchange, self._internal_error, self.host, self.meter,
+                           started)
 
     @staticmethod
     def _internal_error(exc: BaseException, environ: WSGIEnviron) -> Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -12,7 +13,8 @@ from werkzeug.test import Client
 
 from dashboard import contract
 from dashboard.logformat import JsonFormatter, RequestContextFilter, TextFormatter
-from dashboard.observe import RequestObserver
+from dashboard.observe import RequestMeter
+from dashboard.pipeline import LastResortCatcher
 from dashboard.requestcontext import current_request_id
 
 SERIES = "dashboard_http_request_duration_seconds_count"
@@ -31,12 +33,17 @@ def app(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
     return response(environ, start_response)
 
 
+def observed(wsgi: Any) -> Any:
+    """``wsgi`` behind the host's outermost layer, as every pipeline has it."""
+    return LastResortCatcher(wsgi, SimpleNamespace(), RequestMeter())
+
+
 def count(**labels: str) -> float:
     return REGISTRY.get_sample_value(SERIES, labels) or 0.0
 
 
 def test_labels_are_method_status_class_and_contract_code() -> None:
-    client = Client(RequestObserver(app))
+    client = Client(observed(app))
     before = (count(method="GET", status="2xx", code=""),
               count(method="GET", status="5xx", code="DB_POOL_EXHAUSTED"),
               count(method="other", status="4xx", code="NOT_FOUND"))
@@ -51,7 +58,7 @@ def test_labels_are_method_status_class_and_contract_code() -> None:
 
 def test_the_request_id_is_the_answered_one_and_gone_after() -> None:
     seen_ids.clear()
-    response = Client(RequestObserver(app)).get("/ok", headers={"X-Request-ID": "abc-123"})
+    response = Client(observed(app)).get("/ok", headers={"X-Request-ID": "abc-123"})
     assert response.headers["X-Request-ID"] == "abc-123"
     assert seen_ids == ["abc-123"]
     assert current_request_id() is None
