@@ -3,7 +3,9 @@
 In one run, against a baseline measured in the same run:
 
 1. **Success path**: a guarded call of a trivial function while CLOSED; the decision's cost is the
-   guarded time minus a bare call's, for our breaker and for ``pybreaker``.
+   guarded time minus a bare call's, for our breaker and for ``pybreaker``. Ours also with
+   ``slow_call_ms`` on (the call registered with the slow-call watch at its start, its sweeper
+   thread running) and with a time window (``window_seconds``).
 2. **Fail-fast path**: the cost of a refused call while OPEN, for both.
 3. **Stall during a transition**: 8 threads keep making guarded calls while another thread makes
    the breaker open, and the transition is logged by a handler that takes 200 ms per record. The
@@ -31,6 +33,7 @@ import pybreaker
 
 from plugins.breaker.machine import CircuitBreaker, CircuitOpenError
 from plugins.breaker.notify import TransitionNotifier, log_transition
+from plugins.breaker.slowwatch import SlowCallWatch
 
 
 def noop() -> int:
@@ -53,9 +56,11 @@ def per_call_ns(loop: Callable[[int], None], calls: int, repeats: int = 5) -> fl
 
 # -- the breakers under test ----------------------------------------------------------------
 
-def ours(open_seconds: float = 3600, on_transition: Any = None) -> CircuitBreaker:
+def ours(open_seconds: float = 3600, on_transition: Any = None,
+         window_seconds: int = 0) -> CircuitBreaker:
     return CircuitBreaker(window_size=10, minimum_calls=5, failure_rate_threshold=0.5,
-                          open_seconds=open_seconds, on_transition=on_transition)
+                          open_seconds=open_seconds, on_transition=on_transition,
+                          window_seconds=window_seconds)
 
 
 def theirs(listeners: list[pybreaker.CircuitBreakerListener] | None = None
@@ -100,6 +105,20 @@ def gate_loop(breaker: CircuitBreaker) -> Callable[[int], None]:
     return loop
 
 
+def watched_gate_loop(breaker: CircuitBreaker, watch: SlowCallWatch) -> Callable[[int], None]:
+    """The same with ``slow_call_ms`` on: the statement's start and end also go to the watch."""
+    acquire, record, start, end = breaker.acquire, breaker.record_success, watch.start, watch.end
+
+    def loop(calls: int) -> None:
+        for _ in range(calls):
+            permit = acquire()
+            start(permit)
+            noop()
+            if end() is False:
+                record(permit)
+    return loop
+
+
 def refused_loop(call: Callable[..., Any], refusal: type[BaseException]) -> Callable[[int], None]:
     def loop(calls: int) -> None:
         for _ in range(calls):
@@ -115,10 +134,19 @@ def costs(calls: int) -> dict[str, float]:
     ours_open, theirs_open = ours(), theirs()
     open_ours(ours_open)
     open_theirs(theirs_open)
+    watched = ours()
+    watch = SlowCallWatch(watched, 300)
+    watch.ensure_sweeping()
+    try:
+        slow_on = per_call_ns(watched_gate_loop(watched, watch), calls)
+    finally:
+        watch.close()
     return {
         "bare": per_call_ns(bare_loop, calls),
         "ours_call": per_call_ns(guarded_loop(ours_closed.call), calls),
         "ours_gate": per_call_ns(gate_loop(ours_closed), calls),
+        "ours_gate_slow_on": slow_on,
+        "ours_call_time_window": per_call_ns(guarded_loop(ours(window_seconds=10).call), calls),
         "pybreaker_call": per_call_ns(guarded_loop(theirs_closed.call), calls),
         "ours_refused": per_call_ns(refused_loop(ours_open.call, CircuitOpenError), calls),
         "pybreaker_refused": per_call_ns(
@@ -222,9 +250,18 @@ def main() -> None:
     print(f"  bare call            {c['bare']:9.0f}")
     print(f"  ours  .call()        {c['ours_call']:9.0f}   overhead {ours_overhead:7.0f}")
     print(f"  ours  acquire+record {c['ours_gate']:9.0f}   overhead {gate_overhead:7.0f}")
+    slow_overhead = c["ours_gate_slow_on"] - c["bare"]
+    window_overhead = c["ours_call_time_window"] - c["bare"]
+    print(f"  ours  acquire+record, slow_call_ms on "
+          f"{c['ours_gate_slow_on']:6.0f}   overhead {slow_overhead:7.0f}")
+    print(f"  ours  .call(), window_seconds = 10   "
+          f"{c['ours_call_time_window']:6.0f}   overhead {window_overhead:7.0f}")
     print(f"  pybreaker .call()    {c['pybreaker_call']:9.0f}   overhead {theirs_overhead:7.0f}")
     print(f"  -> pybreaker / ours, whole call: {c['pybreaker_call'] / c['ours_call']:.1f}x;"
           f" decision overhead: {theirs_overhead / max(ours_overhead, 1):.1f}x")
+    print(f"  -> pybreaker / ours, decision overhead: slow_call_ms on "
+          f"{theirs_overhead / max(slow_overhead, 1):.1f}x; window_seconds "
+          f"{theirs_overhead / max(window_overhead, 1):.1f}x")
     print("per refused call, OPEN (ns/call, raise and catch included)")
     print(f"  ours                 {c['ours_refused']:9.0f}")
     print(f"  pybreaker            {c['pybreaker_refused']:9.0f}")

@@ -8,9 +8,10 @@ Two jobs live here because both are about what the database layer does for the h
   ``statement_timeout``; SQLite a progress-handler deadline; MySQL ``max_execution_time`` /
   MariaDB ``max_statement_time``; Oracle ``call_timeout``).
 * :func:`install_event_fanout` listens on *every* SQLAlchemy engine and pool in the process (also
-  the ones an app creates itself) and turns their events into ``dashboard_db_checkout`` and
-  ``dashboard_db_outcome`` calls on the host serving the current request, found through a context
-  variable that the host's outermost layer sets (:mod:`dashboard.context`).
+  the ones an app creates itself) and turns their events into ``dashboard_db_checkout``,
+  ``dashboard_db_statement_started`` and ``dashboard_db_outcome`` calls on the host serving the
+  current request, found through a context variable that the host's outermost layer sets
+  (:mod:`dashboard.context`).
 """
 
 from __future__ import annotations
@@ -160,6 +161,7 @@ def install_event_fanout() -> None:
     """Listen once per process on all engines and pools; idempotent."""
     event.listen(Engine, "do_connect", _on_connect_attempt)
     event.listen(Pool, "checkout", _on_checkout)
+    event.listen(Engine, "before_cursor_execute", _on_statement_started)
     event.listen(Engine, "after_cursor_execute", _on_statement_done)
     event.listen(Engine, "handle_error", _on_error)
 
@@ -185,6 +187,12 @@ def _on_checkout(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
     host = _observing(_pool_of(record))
     if host is not None:
         hookcalls.gate(host, "dashboard_db_checkout", host=host)
+
+
+def _on_statement_started(conn: Any, *_args: Any) -> None:
+    host = _observing(conn.engine.pool)
+    if host is not None:
+        hookcalls.notify_each(host, "dashboard_db_statement_started", host=host)
 
 
 def _on_statement_done(conn: Any, *_args: Any) -> None:

@@ -147,6 +147,18 @@ def dashboard_db_checkout(host: Host) -> None:
 
 
 @hookspec
+def dashboard_db_statement_started(host: Host) -> None:
+    """A statement is about to be sent, on a connection serving this host's request.
+
+    Called in the worker from SQLAlchemy's ``before_cursor_execute``, in the thread that runs the
+    statement, for the same engines as ``dashboard_db_checkout``; its end is the next
+    ``dashboard_db_outcome`` in that thread. ``host`` is the host serving the request. For seeing
+    a call while it still runs (the breaker's slow calls). Must be cheap and must not raise.
+    Return value ignored (collecting).
+    """
+
+
+@hookspec
 def dashboard_db_outcome(host: Host, outcome: DbOutcome) -> None:
     """Observe the outcome of one database call made while this host serves a request.
 

@@ -4,7 +4,10 @@ It counts database outcomes reported through ``dashboard_db_outcome`` (only conn
 statement timeouts and pool exhaustion are failures; an app's bad SQL or a rejected password says
 nothing about availability), refuses database accesses through ``dashboard_db_checkout`` while
 OPEN, and answers the refusal as ``CIRCUIT_BREAKER_OPEN`` with ``Retry-After`` = the real time
-left until HALF_OPEN. State is per worker process and per host.
+left until HALF_OPEN. With ``slow_call_ms`` set, statement starts arrive through
+``dashboard_db_statement_started`` and a per-worker sweeper counts a statement as slow once it has
+run that long, still running (:mod:`plugins.breaker.slowwatch`). State is per worker process and
+per host.
 """
 
 from __future__ import annotations
@@ -62,6 +65,20 @@ def dashboard_db_checkout(host: Host) -> None:
 
 
 @hookimpl
+def dashboard_db_statement_started(host: Host) -> None:
+    state = host.find_state(BREAKER)
+    if state is not None:
+        state.statement_started()
+
+
+@hookimpl
+def dashboard_host_closing(host: Host) -> None:
+    state = host.find_state(BREAKER)
+    if state is not None:
+        state.close()
+
+
+@hookimpl
 def dashboard_db_outcome(host: Host, outcome: DbOutcome) -> None:
     state = host.find_state(BREAKER)
     if state is not None:
@@ -91,6 +108,7 @@ def dashboard_health_checks(host: Host) -> list[CheckResult]:
     return [CheckResult(
         name="breaker", status=status,  # type: ignore[arg-type]
         details={"state": snapshot.state.value, "failure_rate": round(snapshot.failure_rate, 4),
+                 "slow_call_rate": round(snapshot.slow_call_rate, 4),
                  "retry_after_seconds": retry_after},
         degraded_reason=None if status == "pass" else "circuit_breaker_open")]
 

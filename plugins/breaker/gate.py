@@ -2,7 +2,9 @@
 
 The host fans SQLAlchemy events out to hooks (see :mod:`dashboard.db`): every pool checkout and
 every new connection attempt made while a request is served asks :meth:`BreakerGate.check`, and
-every statement outcome reaches :meth:`BreakerGate.observe`. Gating there (not on the URL) means a
+every statement outcome reaches :meth:`BreakerGate.observe`. With ``slow_call_ms`` set, every
+statement start reaches :meth:`BreakerGate.statement_started`, and a statement the sweeper has
+already counted as slow is not counted again when it ends. Gating there (not on the URL) means a
 request that never touches the database (a page, ``/health``) keeps working while the breaker is
 OPEN, and a request refused at a *new* connection attempt is refused before any packet is sent.
 
@@ -23,6 +25,7 @@ from dashboard.streaming import ContextBoundIterable
 from dashboard.types import StartResponse, WSGIApp, WSGIEnviron
 from plugins.breaker.machine import CircuitBreaker, CircuitOpenError, Permit
 from plugins.breaker.metrics import FailureRateGauge, count_rejection
+from plugins.breaker.slowwatch import SlowCallWatch
 
 
 class _RequestScope:
@@ -41,9 +44,17 @@ _scope: contextvars.ContextVar[_RequestScope | None] = contextvars.ContextVar(
 class BreakerGate:
     """Turns database checkouts and outcomes into breaker decisions and counts."""
 
-    def __init__(self, breaker: CircuitBreaker) -> None:
+    def __init__(self, breaker: CircuitBreaker, watch: SlowCallWatch | None = None) -> None:
         self.breaker = breaker
         self.failure_rate = FailureRateGauge(breaker)
+        self.watch = watch
+
+    def statement_started(self) -> None:
+        """A statement starts: watch it for ``slow_call_ms`` (only when a watch is configured)."""
+        watch = self.watch
+        if watch is not None:
+            scope = _scope.get()
+            watch.start(scope.permit if scope is not None else None)
 
     def check(self) -> None:
         """Let a database access go ahead, or raise :class:`CircuitOpenError`."""
@@ -62,10 +73,21 @@ class BreakerGate:
                 scope.permit = permit
 
     def observe(self, outcome: DbOutcome) -> None:
-        """Count one outcome: completed, or an availability failure; other faults are ignored."""
+        """Count one outcome: completed, or an availability failure; other faults are ignored.
+
+        A statement already counted as slow is not counted again; if it failed for availability,
+        its slow outcome becomes that failure.
+        """
+        fault = outcome.fault
+        if self.watch is not None:
+            slow = self.watch.end()
+            if slow is not False:
+                if slow is not None and fault is not None and fault.is_availability_failure:
+                    self.breaker.record_failure_of_slow(slow)
+                    self.failure_rate.publish()
+                return
         scope = _scope.get()
         permit = scope.permit if scope is not None else None
-        fault = outcome.fault
         if fault is None:
             self.breaker.record_success(permit)
         elif fault.is_availability_failure:

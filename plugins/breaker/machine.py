@@ -1,12 +1,17 @@
 """The circuit breaker's state machine: pure, thread-safe, on an injected clock.
 
-CLOSED counts the outcomes of the last ``window_size`` calls; once at least ``minimum_calls`` are
-in the window and the failure share reaches ``failure_rate_threshold`` it opens. A rate over a
-window (not a run of consecutive failures) means that successes interleaved with failures cannot
-hide a failing database. OPEN refuses every call until ``open_seconds`` have passed, then the
-first caller to ask finds it HALF_OPEN, where ``half_open_max_calls`` probe permits are handed out
-and every other caller is refused at once (nobody waits). A probe failure reopens it for another
-``open_seconds``; ``half_open_max_calls`` probe successes close it with an empty window.
+CLOSED counts the outcomes of the last ``window_size`` calls (or, with ``window_seconds`` > 0, of
+the calls of the last ``window_seconds``; see :mod:`plugins.breaker.window`). An outcome is a
+success, a failure or a *slow call* (reported by :mod:`plugins.breaker.slowwatch` while the call
+is still running). Once at least ``minimum_calls`` are in the window, it opens when the failure
+share reaches ``failure_rate_threshold`` or the slow share reaches ``slow_call_rate_threshold``;
+a slow call is not a failure. A rate over a window (not a run of consecutive failures) means that
+successes interleaved with failures cannot hide a failing database. OPEN refuses every call
+until the open period has passed, then the first caller to ask finds it HALF_OPEN, where
+``half_open_max_calls`` probe permits are handed out and every other caller is refused at once
+(nobody waits). A failed (or slow) probe reopens it, for twice the last open period when
+``open_seconds_max`` allows (capped there); ``half_open_max_calls`` probe successes close it with
+an empty window and the open period back at ``open_seconds``.
 
 Why the lock is small: it is held only to read and mutate the few fields below, never while
 anything else runs. Transitions are reported *after* the lock is released, through ``on_transition``
@@ -25,8 +30,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from dashboard.clock import Clock, SystemClock
+from plugins.breaker.window import FAILURE, SLOW, SUCCESS, CountWindow, TimeWindow
 
 T = TypeVar("T")
+FAILURE_RATE, SLOW_CALL_RATE = "failure rate", "slow call rate"
+PROBE_FAILED, PROBE_SLOW = "probe failed", "probe slow"
 
 
 class State(enum.Enum):
@@ -59,13 +67,6 @@ class CircuitOpenError(Exception):
         return float(self.args[0])
 
     @property
-    def window_failure_rate(self) -> float:
-        """The window's failure share, read without the lock (for a gauge: a torn read of two
-        ints is at worst one outcome stale)."""
-        count = self._count
-        return self._failures / count if count else 0.0
-
-    @property
     def state(self) -> State:
         return self.args[1]  # type: ignore[no-any-return]
 
@@ -82,6 +83,9 @@ class Transition:
     failure_rate: float
     calls_in_window: int
     at: float
+    slow_call_rate: float = 0.0
+    reason: str | None = None  # why it opened: FAILURE_RATE, SLOW_CALL_RATE, PROBE_*
+    open_seconds: float | None = None  # the open period it starts, when it opens
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,14 @@ class Permit:
 
 
 @dataclass(frozen=True)
+class SlowTicket:
+    """Where a slow outcome went: lets its call's later failure replace it (counted once)."""
+
+    epoch: int
+    ticket: int
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """A consistent view of the breaker for health and admin payloads."""
 
@@ -103,41 +115,48 @@ class Snapshot:
     failure_rate: float
     calls_in_window: int
     seconds_until_half_open: float | None
+    slow_call_rate: float = 0.0
 
 
 class CircuitBreaker:
-    """Windowed failure-rate circuit breaker; see the module docstring."""
+    """Windowed failure-rate and slow-call-rate circuit breaker; see the module docstring."""
 
     def __init__(self, *, window_size: int = 10, minimum_calls: int = 5,
                  failure_rate_threshold: float = 0.5, open_seconds: float = 30,
-                 half_open_max_calls: int = 1,
+                 half_open_max_calls: int = 1, slow_call_rate_threshold: float = 1.0,
+                 window_seconds: int = 0, open_seconds_max: float = 0,
                  clock: Clock | None = None,
                  on_transition: Callable[[Transition], None] | None = None) -> None:
-        if not 1 <= minimum_calls <= window_size:
+        if window_seconds <= 0 and not 1 <= minimum_calls <= window_size:
             raise ValueError("need 1 <= minimum_calls <= window_size")
+        if minimum_calls < 1:
+            raise ValueError("need minimum_calls >= 1")
         self.window_size = window_size
+        self.window_seconds = window_seconds
         self.minimum_calls = minimum_calls
         self.failure_rate_threshold = failure_rate_threshold
+        self.slow_call_rate_threshold = slow_call_rate_threshold
         self.open_seconds = open_seconds
+        self.open_seconds_max = max(open_seconds_max, open_seconds)
         self.half_open_max_calls = half_open_max_calls
         self._monotonic = (clock or SystemClock()).monotonic  # bound once: read per decision
         self._on_transition = on_transition
         self._lock = threading.Lock()
         self._state = _CLOSED
-        self._ring = [False] * window_size  # True = failure
-        self._next = 0
-        self._count = 0
-        self._failures = 0
+        self._window: CountWindow | TimeWindow = (
+            TimeWindow(window_seconds) if window_seconds > 0 else CountWindow(window_size))
+        self._success_unlocked = (self._window.add_success_unlocked
+                                  if isinstance(self._window, TimeWindow) else None)
+        self._epoch = 0  # bumped when the window is cleared: older slow tickets are void
+        # True while CLOSED with a full count window of successes only: a success then changes
+        # nothing, and the hot path returns after reading this one attribute, without the lock.
+        self._quiet = False
+        self._open_for = float(open_seconds)  # the current open period
         self._opened_at = 0.0
         self._generation = 0
         self._permits_left = 0
         self._permits_issued = 0
         self._succeeded_probes: set[int] = set()
-
-    @property
-    def is_closed(self) -> bool:
-        """CLOSED right now (an attribute read, no lock): no probe permit can be handed out."""
-        return self._state is _CLOSED
 
     # -- decisions ---------------------------------------------------------------------------
 
@@ -151,7 +170,7 @@ class CircuitBreaker:
         if state is _CLOSED:  # fast path: an attribute read, no lock
             return None
         if state is _OPEN:  # fast refusal, no lock: reading two fields races only with a
-            left = self._opened_at + self.open_seconds - self._monotonic()  # reopening
+            left = self._opened_at + self._open_for - self._monotonic()  # reopening
             if left > 0:
                 raise CircuitOpenError(left, _OPEN)
         transition = None
@@ -159,7 +178,7 @@ class CircuitBreaker:
         with self._lock:
             state = self._state
             if state is _OPEN:
-                left = self._opened_at + self.open_seconds - self._monotonic()
+                left = self._opened_at + self._open_for - self._monotonic()
                 if left > 0:
                     raise CircuitOpenError(left, state)
                 transition = self._move(_HALF_OPEN)
@@ -195,91 +214,152 @@ class CircuitBreaker:
     # -- outcomes ----------------------------------------------------------------------------
 
     def record_success(self, permit: Permit | None = None) -> None:
-        self._record(False, permit)
+        if self._quiet:
+            return  # fast path: a success replacing a success changes nothing
+        unlocked = self._success_unlocked
+        if (unlocked is not None and permit is None and self._state is _CLOSED
+                and unlocked(self._monotonic())):
+            return  # a clean time window: a success only adds to its second, no lock
+        self._record(SUCCESS, permit)
 
     def record_failure(self, permit: Permit | None = None) -> None:
-        self._record(True, permit)
+        self._record(FAILURE, permit)
 
-    def _record(self, failed: bool, permit: Permit | None) -> None:
+    def record_slow(self, permit: Permit | None = None) -> SlowTicket | None:
+        """Count a call that has run past ``slow_call_ms`` (it may still be running).
+
+        A slow probe is a failed probe: the database is not back to normal. Returns where the
+        outcome went, for :meth:`record_failure_of_slow`, or ``None`` when it was not counted.
+        """
+        ticket, transition = None, None
+        with self._lock:
+            state = self._state
+            if state is _CLOSED:
+                stored = self._window.add(SLOW, self._monotonic())
+                ticket = SlowTicket(self._epoch, stored)
+                transition = self._after_closed_outcome()
+            elif (state is _HALF_OPEN and permit is not None
+                  and permit.generation == self._generation):
+                transition = self._open(PROBE_SLOW)
+        self._report(transition)
+        return ticket
+
+    def record_failure_of_slow(self, ticket: SlowTicket) -> None:
+        """The slow call of ``ticket`` has now failed: its one outcome becomes a failure."""
+        transition = None
+        with self._lock:
+            if (self._state is _CLOSED and ticket.epoch == self._epoch
+                    and self._window.upgrade(ticket.ticket, self._monotonic())):
+                transition = self._after_closed_outcome()
+        self._report(transition)
+
+    def _record(self, outcome: int, permit: Permit | None) -> None:
         state = self._state
         if state is _OPEN:
             return  # late outcomes of calls let through before it opened say nothing new
-        if (not failed and state is _CLOSED and self._failures == 0
-                and self._count == self.window_size):
-            return  # fast path: a success replacing a success changes nothing
         transition = None
         with self._lock:
             state = self._state
             if state is _CLOSED:
-                transition = self._record_closed(failed)
+                window = self._window
+                window.add(outcome, self._monotonic())
+                if outcome == SUCCESS and not window.failures and not window.slow:
+                    self._quiet = window.full  # nothing that could open it is in the window
+                else:
+                    transition = self._after_closed_outcome()
             elif (state is _HALF_OPEN and permit is not None
                   and permit.generation == self._generation):
-                transition = self._record_probe(failed, permit)
+                transition = self._record_probe(outcome == FAILURE, permit)
         self._report(transition)
 
-    def _record_closed(self, failed: bool) -> Transition | None:
-        if self._count == self.window_size:
-            self._failures -= self._ring[self._next]
-        else:
-            self._count += 1
-        self._ring[self._next] = failed
-        self._failures += failed
-        self._next = (self._next + 1) % self.window_size
-        if (self._count >= self.minimum_calls
-                and self._failures / self._count >= self.failure_rate_threshold):
-            return self._open()
+    def _after_closed_outcome(self) -> Transition | None:
+        window = self._window
+        count = window.count
+        if count >= self.minimum_calls:
+            if window.failures / count >= self.failure_rate_threshold:
+                return self._open(FAILURE_RATE)
+            if window.slow / count >= self.slow_call_rate_threshold:
+                return self._open(SLOW_CALL_RATE)
+        self._quiet = window.full and window.failures == 0 and window.slow == 0
         return None
 
     def _record_probe(self, failed: bool, permit: Permit) -> Transition | None:
         if failed:
-            return self._open()
+            return self._open(PROBE_FAILED)
         self._succeeded_probes.add(permit.serial)
         if len(self._succeeded_probes) >= self.half_open_max_calls:
             transition = self._move(_CLOSED)
-            self._clear_window()
+            self._open_for = float(self.open_seconds)
+            self._window.clear()
+            self._epoch += 1
             return transition
         return None
 
     # -- views -------------------------------------------------------------------------------
 
     @property
-    def window_failure_rate(self) -> float:
-        """The window's failure share, read without the lock (for a gauge: a torn read of two
-        ints is at worst one outcome stale)."""
-        count = self._count
-        return self._failures / count if count else 0.0
-
-    @property
     def state(self) -> State:
         """The state now; an OPEN breaker whose time is up reads as HALF_OPEN."""
         return self.snapshot().state
 
+    @property
+    def is_closed(self) -> bool:
+        """CLOSED right now (an attribute read, no lock): no probe permit can be handed out."""
+        return self._state is _CLOSED
+
+    @property
+    def window_failure_rate(self) -> float:
+        """The window's failure share, read without the lock (for a gauge: a torn read of two
+        ints is at worst one outcome stale)."""
+        window = self._window
+        failures = window.failures
+        if not failures:
+            return 0.0  # without asking for count: a clean time window would sum its buckets
+        count = window.count
+        return failures / count if count else 0.0
+
+    @property
+    def open_period(self) -> float:
+        """The length of the current (or next) open period, in seconds."""
+        return self._open_for
+
     def snapshot(self) -> Snapshot:
         with self._lock:
-            state, count, failures = self._state, self._count, self._failures
-            left = self._opened_at + self.open_seconds - self._monotonic()
+            now = self._monotonic()
+            window = self._window
+            if self._state is _CLOSED:
+                window.expire(now)
+                self._quiet = window.full and window.failures == 0 and window.slow == 0
+            state, count = self._state, window.count
+            failures, slow = window.failures, window.slow
+            left = self._opened_at + self._open_for - now
         if state is _OPEN and left <= 0:
             state = _HALF_OPEN
         rate = failures / count if count else 0.0
-        return Snapshot(state, rate, count, max(left, 0.0) if state is _OPEN else None)
+        slow_rate = slow / count if count else 0.0
+        return Snapshot(state, rate, count, max(left, 0.0) if state is _OPEN else None,
+                        slow_rate)
 
     # -- helpers (caller holds the lock) -----------------------------------------------------
 
-    def _open(self) -> Transition:
-        transition = self._move(_OPEN)
+    def _open(self, reason: str) -> Transition:
+        if self._state is _HALF_OPEN:  # a failed probe: the next period is longer, up to max
+            self._open_for = min(self._open_for * 2, self.open_seconds_max)
+        transition = self._move(_OPEN, reason)
         self._opened_at = self._monotonic()
         self._permits_left = 0
-        return transition  # the window keeps the rate that opened it, for health, until closed
+        self._quiet = False
+        return transition  # the window keeps the rates that opened it, for health, until closed
 
-    def _move(self, after: State) -> Transition:
-        rate = self._failures / self._count if self._count else 0.0
-        transition = Transition(self._state, after, rate, self._count, self._monotonic())
+    def _move(self, after: State, reason: str | None = None) -> Transition:
+        window = self._window
+        count = window.count
+        transition = Transition(
+            self._state, after, window.failures / count if count else 0.0, count,
+            self._monotonic(), window.slow / count if count else 0.0, reason,
+            self._open_for if after is _OPEN else None)
         self._state = after
         return transition
-
-    def _clear_window(self) -> None:
-        self._ring = [False] * self.window_size
-        self._next = self._count = self._failures = 0
 
     def _report(self, transition: Transition | None) -> None:
         """Tell the listener, outside the lock; it is never allowed to break a decision."""
@@ -299,12 +379,11 @@ class CircuitBreaker:
         try:
             result = function(*args, **kwargs)
         except Exception:
-            self._record(True, permit)
+            self._record(FAILURE, permit)
             raise
-        if (permit is None and self._failures == 0 and self._state is _CLOSED
-                and self._count == self.window_size):
-            return result  # the fast path of _record, inlined: a call's cost is the point here
-        self._record(False, permit)
+        if self._quiet:
+            return result  # the fast path of record_success, inlined: a call's cost is the point
+        self.record_success(permit)
         return result
 
 

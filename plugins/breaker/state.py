@@ -1,4 +1,5 @@
-"""What the breaker keeps per host: the state machine, its gate and its transition notifier.
+"""What the breaker keeps per host: the state machine, its gate, its transition notifier and,
+with ``slow_call_ms`` set, the slow-call watch (whose sweeper thread ``close()`` stops).
 
 Plugins are modules shared by every host of a process; one host's breaker lives on that host
 under :data:`BREAKER` (``host.state``), made at ``dashboard_configure``.
@@ -13,6 +14,7 @@ from plugins.breaker.machine import CircuitBreaker, State, Transition
 from plugins.breaker.metrics import count_transition, publish_state
 from plugins.breaker.notify import TransitionNotifier, log_transition
 from plugins.breaker.settings import BreakerSettings
+from plugins.breaker.slowwatch import SlowCallWatch
 
 
 class BreakerState:
@@ -26,9 +28,25 @@ class BreakerState:
             failure_rate_threshold=settings.failure_rate_threshold,
             open_seconds=settings.open_seconds,
             half_open_max_calls=settings.half_open_max_calls,
+            slow_call_rate_threshold=settings.slow_call_rate_threshold,
+            window_seconds=settings.window_seconds, open_seconds_max=settings.open_seconds_max,
             clock=clock, on_transition=self._on_transition)
-        self.gate = BreakerGate(self.breaker)
+        self.watch = (SlowCallWatch(self.breaker, settings.slow_call_ms)
+                      if settings.slow_call_ms > 0 else None)
+        self.gate = BreakerGate(self.breaker, self.watch)
         publish_state(State.CLOSED)
+
+    def statement_started(self) -> None:
+        watch = self.watch
+        if watch is not None:
+            if not watch.sweeping:  # lazily, in the worker: a forked master's thread is gone
+                watch.ensure_sweeping()
+            self.gate.statement_started()
+
+    def close(self) -> None:
+        """Stop the sweeper thread, if one runs."""
+        if self.watch is not None:
+            self.watch.close()
 
     def _on_transition(self, transition: Transition) -> None:
         """Runs after the breaker's lock is released: the series now, the rest in the

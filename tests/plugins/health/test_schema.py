@@ -34,6 +34,7 @@ HEALTH_SCHEMA = exactly({
             "breaker": exactly({
                 "status": STATUS, "state": {"enum": ["CLOSED", "OPEN", "HALF_OPEN"]},
                 "failure_rate": {**NUMBER, "minimum": 0, "maximum": 1},
+                "slow_call_rate": {**NUMBER, "minimum": 0, "maximum": 1},
                 "retry_after_seconds": {"type": ["integer", "null"], "minimum": 1}}),
             "pool": exactly({
                 "status": STATUS, "size": COUNT, "checked_out": COUNT, "overflow": COUNT,
