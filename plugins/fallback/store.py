@@ -1,0 +1,250 @@
+"""The kept answers of one host: one file per key in ``runtime_dir``, written atomically.
+
+Why files and not SQLite: the only operations are "replace the answer for this key" (one writer
+thread per worker, off the request path) and "read the answer for this key" (only when the answer
+is already degraded). A file per key does both with one ``os.replace`` or one ``read``, shares
+across the workers of a host for free (same directory), needs no locking (``os.replace`` is
+atomic: a reader sees the old or the new answer, never half of one), and a corrupt entry damages
+only itself. Recency is the file's mtime: writing an answer or standing in with it touches it, and
+eviction drops the least recently touched first.
+
+A file is ``MAGIC``, one JSON header line (``key``, ``stored_at`` epoch seconds), then the body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+logger = logging.getLogger("dashboard.fallback")
+
+MAGIC = b"DFB1\n"
+SUFFIX = ".answer"
+MAX_BODY_BYTES = 1024 * 1024          # CONTRACT §12: bodies over 1 MiB are not kept
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024  # the whole store, per host
+RESCAN_SECONDS = 2.0                  # how stale the writer's view of the directory may get
+STATS_SECONDS = 1.0
+TEMP_MAX_AGE_SECONDS = 60.0           # a temp file older than this was left by a dead writer
+
+
+@dataclass(frozen=True)
+class KeptAnswer:
+    """One kept success: the request key, when it was kept (epoch seconds) and its body."""
+
+    key: str
+    stored_at: float
+    body: bytes
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    entries: int
+    bytes: int
+    oldest_stored_at: float | None
+
+
+@dataclass
+class _Entry:
+    size: int
+    used_at: float  # mtime: last write or stand-in
+
+
+class AnswerStore:
+    """Reads (any thread) and writes (one writer thread per process) the host's kept answers.
+
+    Never raises into a request: a missing, corrupt or unreadable entry or directory reads as
+    "nothing kept", and the first such problem of each kind is logged once per store.
+    """
+
+    def __init__(self, directory: Path, *, max_entries: int,
+                 max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.directory = Path(directory)
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._index: dict[str, _Entry] = {}
+        self._scanned_at = float("-inf")
+        self._stats: StoreStats | None = None
+        self._stats_at = float("-inf")
+        self._stats_lock = threading.Lock()
+        self._logged: set[str] = set()
+
+    # ---- names -----------------------------------------------------------------------------
+
+    @staticmethod
+    def file_name(key: str) -> str:
+        return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:40] + SUFFIX
+
+    def path_for(self, key: str) -> Path:
+        return self.directory / self.file_name(key)
+
+    # ---- reading (request threads, only for degraded answers) ------------------------------
+
+    def get(self, key: str) -> KeptAnswer | None:
+        """The kept answer for ``key``, or ``None``; marks it used (LRU)."""
+        path = self.path_for(key)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            self._log_once("unreadable", "fallback store unreadable (%s); treated as empty",
+                           type(error).__name__)
+            return None
+        answer = decode(raw)
+        if answer is None or answer.key != key:
+            self._log_once("corrupt", "fallback store: a corrupt entry was ignored (%s)",
+                           path.name)
+            return None
+        try:
+            os.utime(path)
+        except OSError:
+            pass  # recency is best effort; the answer itself is fine
+        return answer
+
+    # ---- writing (the writer thread) -------------------------------------------------------
+
+    def put(self, answer: KeptAnswer) -> bool:
+        """Replace the answer for its key atomically, then evict down to the bounds."""
+        encoded = encode(answer)
+        if len(answer.body) > MAX_BODY_BYTES or len(encoded) > self.max_bytes:
+            return False
+        name = self.file_name(answer.key)
+        temp = self.directory / f".{name}.{os.getpid()}.{threading.get_ident()}.tmp"
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            with temp.open("wb") as handle:
+                handle.write(encoded)
+            os.replace(temp, self.directory / name)
+        except OSError as error:
+            self._log_once("unwritable", "fallback store cannot be written (%s); answers are "
+                           "not kept", type(error).__name__)
+            _unlink(temp)
+            return False
+        self._refresh_index()
+        self._index[name] = _Entry(len(encoded), time.time())
+        self._evict(keep=name)
+        return True
+
+    def _refresh_index(self) -> None:
+        """Re-read the directory when the view is old: the other workers write here too."""
+        now = time.monotonic()
+        if now - self._scanned_at < RESCAN_SECONDS:
+            return
+        self._scanned_at = now
+        index: dict[str, _Entry] = {}
+        wall = time.time()
+        try:
+            with os.scandir(self.directory) as entries:
+                for entry in entries:
+                    try:
+                        info = entry.stat()
+                    except OSError:
+                        continue
+                    if entry.name.endswith(SUFFIX) and not entry.name.startswith("."):
+                        index[entry.name] = _Entry(info.st_size, info.st_mtime)
+                    elif entry.name.endswith(".tmp") and wall - info.st_mtime > \
+                            TEMP_MAX_AGE_SECONDS:
+                        _unlink(Path(entry.path))
+        except OSError:
+            return
+        self._index = index
+
+    def _evict(self, keep: str) -> None:
+        total = sum(entry.size for entry in self._index.values())
+        if len(self._index) <= self.max_entries and total <= self.max_bytes:
+            return
+        for name in sorted(self._index, key=lambda n: self._index[n].used_at):
+            if len(self._index) <= self.max_entries and total <= self.max_bytes:
+                break
+            if name == keep:
+                continue
+            total -= self._index.pop(name).size
+            _unlink(self.directory / name)
+
+    # ---- health ----------------------------------------------------------------------------
+
+    def stats(self) -> StoreStats:
+        """Entries, bytes and the oldest kept time, re-read at most once per ``STATS_SECONDS``."""
+        with self._stats_lock:
+            now = time.monotonic()
+            if self._stats is None or now - self._stats_at >= STATS_SECONDS:
+                self._stats = self._read_stats()
+                self._stats_at = now
+            return self._stats
+
+    def _read_stats(self) -> StoreStats:
+        entries = size = 0
+        oldest: float | None = None
+        try:
+            with os.scandir(self.directory) as listing:
+                for entry in listing:
+                    if not entry.name.endswith(SUFFIX) or entry.name.startswith("."):
+                        continue
+                    try:
+                        with open(entry.path, "rb") as handle:
+                            head = handle.read(1024)
+                        size += entry.stat().st_size
+                    except OSError:
+                        continue
+                    stored_at = _stored_at(head)
+                    if stored_at is None:
+                        continue
+                    entries += 1
+                    oldest = stored_at if oldest is None else min(oldest, stored_at)
+        except FileNotFoundError:
+            pass
+        except OSError as error:
+            self._log_once("unreadable", "fallback store unreadable (%s); treated as empty",
+                           type(error).__name__)
+        return StoreStats(entries, size, oldest)
+
+    def _log_once(self, kind: str, message: str, *args: object) -> None:
+        if kind not in self._logged:
+            self._logged.add(kind)
+            logger.warning(message, *args)
+
+
+def encode(answer: KeptAnswer) -> bytes:
+    header = json.dumps({"key": answer.key, "stored_at": answer.stored_at},
+                        ensure_ascii=True).encode("ascii")
+    return MAGIC + header + b"\n" + answer.body
+
+
+def decode(raw: bytes) -> KeptAnswer | None:
+    """The answer in a file's bytes, or ``None`` when they are not one."""
+    if not raw.startswith(MAGIC):
+        return None
+    header_end = raw.find(b"\n", len(MAGIC))
+    if header_end < 0:
+        return None
+    try:
+        header = json.loads(raw[len(MAGIC):header_end])
+        key, stored_at = header["key"], float(header["stored_at"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(key, str):
+        return None
+    return KeptAnswer(key, stored_at, raw[header_end + 1:])
+
+
+def _stored_at(head: bytes) -> float | None:
+    if not head.startswith(MAGIC):
+        return None
+    end = head.find(b"\n", len(MAGIC))
+    try:
+        return float(json.loads(head[len(MAGIC):end])["stored_at"]) if end > 0 else None
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass

@@ -1,0 +1,115 @@
+"""Keeping answers off the request path: a small bounded hand-off and one writer thread per worker.
+
+The request thread only hands over the body chunks it already passed to the client (a dict
+assignment under a lock and a notify: about a microsecond); parsing, validating and writing happen
+in the writer thread. Pending answers are coalesced by key (a newer answer replaces one not yet
+written), and when ``capacity`` distinct keys are pending the new one is dropped: keeping is best
+effort, a request never waits for it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable
+
+from plugins.fallback.store import KeptAnswer
+
+logger = logging.getLogger("dashboard.fallback")
+
+DEFAULT_CAPACITY = 64
+
+
+class AnswerWriter:
+    """Hands kept answers to ``write`` (the store's ``put``) from its own daemon thread."""
+
+    def __init__(self, write: Callable[[KeptAnswer], object], *,
+                 capacity: int = DEFAULT_CAPACITY) -> None:
+        self._write = write
+        self.capacity = capacity
+        self._pending: dict[str, tuple[float, list[bytes]]] = {}
+        self._busy = False
+        self._stopping = False
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self.dropped = 0
+        self.written = 0
+        self._failure_logged = False
+
+    def offer(self, key: str, stored_at: float, chunks: list[bytes]) -> bool:
+        """Hand over one answer; ``False`` (dropped) when the hand-off is full. Never blocks
+        beyond a short lock."""
+        with self._cond:
+            if self._stopping:
+                return False
+            if key not in self._pending and len(self._pending) >= self.capacity:
+                self.dropped += 1
+                return False
+            self._pending[key] = (stored_at, chunks)
+            if self._thread is None or self._pid != os.getpid():
+                self._start()
+            self._cond.notify()
+        return True
+
+    def _start(self) -> None:
+        """Started on first use in each process (a forked worker does not inherit threads)."""
+        self._pid = os.getpid()
+        self._busy = False
+        self._thread = threading.Thread(target=self._run, name="fallback-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and not self._stopping:
+                    self._busy = False
+                    self._cond.notify_all()
+                    self._cond.wait()
+                if self._stopping and not self._pending:
+                    self._busy = False
+                    self._cond.notify_all()
+                    return
+                batch, self._pending = self._pending, {}
+                self._busy = True
+            for key, (stored_at, chunks) in batch.items():
+                self._keep(key, stored_at, chunks)
+
+    def _keep(self, key: str, stored_at: float, chunks: list[bytes]) -> None:
+        body = b"".join(chunks)
+        try:
+            if not is_enveloped_success(body):
+                return
+            if self._write(KeptAnswer(key, stored_at, body)) is not False:
+                self.written += 1
+        except Exception as error:  # the writer must outlive any bad answer or full disk
+            if not self._failure_logged:
+                self._failure_logged = True
+                logger.warning("fallback writer: an answer could not be kept (%s)",
+                               type(error).__name__)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until everything handed over so far is written (tests, benches, shutdown)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._pending and not self._busy, timeout)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Write what is pending, then stop the thread."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+            thread = self._thread if self._pid == os.getpid() else None
+        if thread is not None:
+            thread.join(timeout)
+
+
+def is_enveloped_success(body: bytes) -> bool:
+    """``{"success": true, "data": ..., ...}``: the only answers worth standing in with."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return False
+    return (isinstance(payload, dict) and payload.get("success") is True and "data" in payload
+            and isinstance(payload.get("meta", {}), dict))
