@@ -11,22 +11,16 @@ from typing import TYPE_CHECKING
 from dashboard import hookimpl
 from dashboard.checks import CheckResult
 from plugins.fallback.settings import FallbackSettings
-from plugins.fallback.state import SECTION, FallbackState
+from plugins.fallback.state import FALLBACK, SECTION, FallbackState
 
 if TYPE_CHECKING:
-    from dashboard.host import Host
-    from dashboard.types import WSGIApp
+    from dashboard.types import Host, WSGIApp
 
 
-def state_of(host: Host) -> FallbackState:
-    def create() -> FallbackState:
-        settings = host.plugin_settings(SECTION)
-        assert isinstance(settings, FallbackSettings)
-        return FallbackState(settings, host.runtime_dir, lambda: host.clock.now().timestamp())
-
-    state = host.plugin_state(SECTION, create)
-    assert state is not None
-    return state
+def _state(host: Host) -> FallbackState:
+    settings = host.plugin_settings(SECTION, FallbackSettings)
+    return host.state(FALLBACK, lambda: FallbackState(
+        settings, host.runtime_dir, lambda: host.clock.now().timestamp()))
 
 
 @hookimpl
@@ -36,14 +30,22 @@ def dashboard_settings_model() -> tuple[str, type[FallbackSettings]]:
 
 @hookimpl
 def dashboard_configure(host: Host) -> None:
-    state_of(host)
+    _state(host)
 
 
 @hookimpl
 def dashboard_wrap_wsgi(app: WSGIApp, host: Host) -> WSGIApp:
-    return state_of(host).wrap(app)
+    return _state(host).wrap(app)
 
 
 @hookimpl
 def dashboard_health_checks(host: Host) -> list[CheckResult]:
-    return [state_of(host).check()]
+    state = host.find_state(FALLBACK)
+    return [] if state is None else [state.check()]
+
+
+@hookimpl
+def dashboard_host_closing(host: Host) -> None:
+    state = host.find_state(FALLBACK)
+    if state is not None:
+        state.close()

@@ -133,8 +133,19 @@ class FallbackMiddleware:
 class _Exchange:
     """One covered request: what the app started, and what is being kept or held back."""
 
-    __slots__ = ("chunks", "environ", "forwarded", "held", "held_size", "keeping", "key",
-                 "kept_size", "middleware", "stored_at", "upstream")
+    __slots__ = (
+        "chunks",
+        "environ",
+        "forwarded",
+        "held",
+        "held_size",
+        "keeping",
+        "kept_size",
+        "key",
+        "middleware",
+        "stored_at",
+        "upstream",
+    )
 
     def __init__(self, middleware: FallbackMiddleware, environ: dict[str, Any],
                  upstream: Callable[..., Any], key: str) -> None:
@@ -200,7 +211,7 @@ class _Exchange:
     def finish_held(self) -> list[bytes]:
         """The held error ended: stand in for it when allowed, else send it untouched."""
         assert self.held is not None
-        status, headers, exc_info = self.held
+        _status, headers, exc_info = self.held
         answer = None
         try:
             degraded = read_degraded(b"".join(self.chunks), headers)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from pydantic import Field, field_validator
 
-from dashboard.config import SectionModel
+from dashboard.sections import SectionModel
 
 
 class FallbackSettings(SectionModel):
@@ -16,19 +14,10 @@ class FallbackSettings(SectionModel):
         default_factory=lambda: ["/api/reports/*"],
         description="GET paths (fnmatch on PATH_INFO) whose last good answer may stand in.")
     max_age_seconds: float = Field(
-        3600, gt=0, le=7 * 86400, allow_inf_nan=False,
+        3600, gt=0, le=7 * 86400,
         description="Never stand in with an answer older than this.")
     max_entries: int = Field(
         1000, ge=1, le=100_000, description="Answers kept per host; least recently used dropped.")
-
-    @field_validator("paths", mode="before")
-    @classmethod
-    def _split_comma_list(cls, value: object) -> object:
-        if isinstance(value, str):
-            if value.lstrip().startswith("["):
-                return json.loads(value)
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
 
     @field_validator("paths")
     @classmethod

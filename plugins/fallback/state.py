@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from pathlib import Path
 from dashboard.checks import CheckResult
 from dashboard.contract import plain_number
 from dashboard.metrics import series
+from dashboard.types import StateKey
 from plugins.fallback.middleware import FallbackMiddleware, RequestFilter, WSGIApp
 from plugins.fallback.settings import FallbackSettings
 from plugins.fallback.store import AnswerStore
@@ -40,16 +42,10 @@ class FallbackState:
                                   wall=self.wall, on_stand_in=self.note_stand_in)
 
     def note_stand_in(self, code: str) -> None:
-        try:
+        with contextlib.suppress(Exception):  # metrics must never fail a stand-in
             series().stale_responses.labels(code=code).inc()
-        except Exception:  # metrics must never fail a stand-in
-            pass
-        try:
-            with open(self.marker, "ab"):
-                pass
+        with contextlib.suppress(OSError), open(self.marker, "ab"):
             os.utime(self.marker)
-        except OSError:
-            pass
 
     def seconds_since_stand_in(self) -> float | None:
         try:
@@ -77,3 +73,6 @@ class FallbackState:
 
     def close(self) -> None:
         self.writer.close()
+
+
+FALLBACK = StateKey[FallbackState](SECTION)

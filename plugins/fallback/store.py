@@ -13,6 +13,7 @@ A file is ``MAGIC``, one JSON header line (``key``, ``stored_at`` epoch seconds)
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -101,10 +102,8 @@ class AnswerStore:
             self._log_once("corrupt", "fallback store: a corrupt entry was ignored (%s)",
                            path.name)
             return None
-        try:
+        with contextlib.suppress(OSError):  # recency is best effort; the answer is fine
             os.utime(path)
-        except OSError:
-            pass  # recency is best effort; the answer itself is fine
         return answer
 
     # ---- writing (the writer thread) -------------------------------------------------------
@@ -192,9 +191,10 @@ class AnswerStore:
                         size += entry.stat().st_size
                     except OSError:
                         continue
-                    stored_at = _stored_at(head)
-                    if stored_at is None:
+                    header = _header(head)
+                    if header is None or self.file_name(header[0]) != entry.name:
                         continue
+                    stored_at = header[1]
                     entries += 1
                     oldest = stored_at if oldest is None else min(oldest, stored_at)
         except FileNotFoundError:
@@ -233,18 +233,19 @@ def decode(raw: bytes) -> KeptAnswer | None:
     return KeptAnswer(key, stored_at, raw[header_end + 1:])
 
 
-def _stored_at(head: bytes) -> float | None:
+def _header(head: bytes) -> tuple[str, float] | None:
+    """``(key, stored_at)`` from the first bytes of a file, or ``None``."""
     if not head.startswith(MAGIC):
         return None
     end = head.find(b"\n", len(MAGIC))
     try:
-        return float(json.loads(head[len(MAGIC):end])["stored_at"]) if end > 0 else None
+        header = json.loads(head[len(MAGIC):end]) if end > 0 else None
+        key, stored_at = header["key"], float(header["stored_at"])  # type: ignore[index]
     except (ValueError, KeyError, TypeError):
         return None
+    return (key, stored_at) if isinstance(key, str) else None
 
 
 def _unlink(path: Path) -> None:
-    try:
+    with contextlib.suppress(OSError):
         path.unlink()
-    except OSError:
-        pass

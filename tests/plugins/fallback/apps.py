@@ -1,0 +1,64 @@
+"""A report-like app whose answers a test switches: good data, a degraded code, big or private.
+
+``/api/reports/<name>`` answers ``{"success": true, "data": {"name", "version"}}`` where
+``version`` counts the good answers; ``/switch?mode=<code>|ok`` makes every later report answer
+that degraded code (with ``Retry-After: 7``) until switched back. ``/api/reports/big`` streams
+``?kib=`` KiB of JSON in 64 KiB chunks without a Content-Length; ``/api/reports/private`` says
+``Cache-Control: private``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from dashboard import contract
+
+
+class SwitchedApp:
+    def __init__(self) -> None:
+        self.mode = "ok"
+        self.version = 0
+        self.calls = 0
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        if request.path == "/switch":
+            self.mode = request.args.get("mode", "ok")
+            return Response("switched")(environ, start_response)
+        self.calls += 1
+        if self.mode != "ok":
+            return contract.error_response(environ, self.mode, retry_after=7)(
+                environ, start_response)
+        name = request.path.rsplit("/", 1)[-1]
+        if name == "big":
+            return self._big(environ, start_response, int(request.args.get("kib", "2048")))
+        self.version += 1
+        response = contract.success_response(environ, {"name": name, "version": self.version,
+                                                       "args": dict(request.args)})
+        if name == "private":
+            response.headers["Cache-Control"] = "private, max-age=0"
+        if name == "nostore":
+            response.headers["Cache-Control"] = "no-store"
+        return response(environ, start_response)
+
+    @staticmethod
+    def _big(environ: dict[str, Any], start_response: Any, kib: int) -> Iterator[bytes]:
+        start_response("200 OK", [("Content-Type", "application/json")])
+        filler = "x" * 1024
+        yield b'{"success":true,"data":{"rows":['
+        for index in range(kib):
+            yield json.dumps(filler).encode() + (b"," if index < kib - 1 else b"")
+        yield b'],"n":%d},"meta":{}}' % kib
+
+
+APPS: dict[int, SwitchedApp] = {}
+
+
+def create_app(host: Any) -> SwitchedApp:
+    app = SwitchedApp()
+    APPS[id(host)] = app
+    return app
