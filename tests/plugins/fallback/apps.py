@@ -62,3 +62,29 @@ def create_app(host: Any) -> SwitchedApp:
     app = SwitchedApp()
     APPS[id(host)] = app
     return app
+
+
+def create_report_app(host: Any) -> Any:
+    """The demo report app, noting which worker each request reached (``served.log``).
+
+    Stand-ins are made by the fallback, outside the app, so their answers cannot say which
+    worker made them; every request still reaches the app (whose database call fails), so the
+    app writes ``<request id> <pid>`` lines (one ``O_APPEND`` write each) the test reads back.
+    """
+    import os
+
+    from dashboard.reports import create_app as create_reports
+
+    inner = create_reports(host)
+    log_path = host.runtime_dir / "served.log"
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        line = f"{environ.get('HTTP_X_REQUEST_ID', '-')} {os.getpid()}\n".encode()
+        descriptor = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(descriptor, line)
+        finally:
+            os.close(descriptor)
+        return inner(environ, start_response)
+
+    return app
