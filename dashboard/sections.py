@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from dashboard.secrets import mask_secret_value
 
-BUILTIN_PLUGINS = ["redaction", "breaker", "degradation", "health", "recovery"]
+BUILTIN_PLUGINS = ["redaction", "admission", "breaker", "degradation", "health", "recovery"]
 
 #: Drivers that are optional extras of the distribution, and the extra that installs each.
 DRIVER_EXTRAS = {"pymysql": "mysql", "mysqldb": "mysql", "oracledb": "oracle",
