@@ -52,14 +52,14 @@ def dashboard_configure(host: Host) -> None:
         raise ConfigError([ConfigProblem(path, message) for path, message in problems])
     contract.register_error_code(OVERLOADED_CODE)
     max_latency = host.settings.database.call_timeout_ms / 1000.0
-    host.plugin_state(SECTION, lambda: build_state(settings, threads, host.clock, max_latency,
-                                                   on_limit=publish_limit))
+    host.plugin_state(SECTION, lambda: build_state(settings, threads, host.clock, max_latency))
 
 
 @hookimpl
 def dashboard_wrap_wsgi(app: WSGIApp, host: Host) -> WSGIApp:
     state = state_of(host)
     assert state is not None, "dashboard_configure runs before the pipeline is built"
+    state.limiter.watch_limit(publish_limit)  # serving processes only: the master serves nothing
     return AdmissionMiddleware(app, state.limiter, exempt_paths=state.exempt_paths,
                                max_wait_seconds=state.max_wait_seconds,
                                events=PrometheusEvents())

@@ -1,7 +1,11 @@
 """A per-worker limit on app requests in flight: take a permit, give it back with the latency.
 
 ``try_acquire(timeout)`` returns a :class:`Permit` when a slot is free or frees within
-``timeout`` seconds, else ``None`` (the caller answers ``OVERLOADED``). ``release(permit,
+``timeout`` seconds, else ``None`` (the caller answers ``OVERLOADED``). It waits only when a slot
+is expected to free within ``timeout`` (see ``retry_after``): when every slot is held by a
+request stuck far past the typical latency (a locked table), waiting cannot help, and a waiting
+request would hold one of the worker's reserve threads for nothing while probes queue behind it,
+so it is refused at once. ``release(permit,
 latency)`` gives the slot back exactly once (a second release is a no-op) and feeds the latency
 to the limit policy (:mod:`plugins.admission.limits`).
 
@@ -10,23 +14,26 @@ so the rules are tested on a manual clock; only the bounded wait for a slot uses
 clock, through ``threading.Condition.wait``.
 
 ``retry_after()`` is the estimate sent as ``Retry-After``: the soonest a request in flight is
-expected to finish. A request that has run ``e`` seconds, with ``typical`` the recent average
-latency, is expected to need ``max(typical - e, e)`` more: what is left of a typical request
-while it is younger than half of one, and as long again as it already ran once it is late (the
-longer a stuck request has been stuck, the longer it is likely to stay stuck). With
-``max_latency`` (the statement timeout) no request is expected past it.
+expected to finish. With ``typical`` the median latency of the last requests that finished (a
+median, so the few that were stuck behind a lock do not inflate every estimate after it is
+gone), a request that has run ``e`` seconds is expected to need ``max(typical - e, e)`` more:
+what is left of a typical request while it is younger than half of one, and as long again as it
+already ran once it is late (the longer a request has been stuck, the longer it is likely to
+stay stuck). With ``max_latency`` (the statement timeout) no request is expected past it.
 """
 
 from __future__ import annotations
 
+import statistics
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dashboard.clock import Clock
-from plugins.admission.limits import ExpAverage, LimitPolicy
+from plugins.admission.limits import LimitPolicy
 
-TYPICAL_WINDOW = 20  # samples of the latency average behind Retry-After
+TYPICAL_WINDOW = 16  # latencies whose median is the typical latency behind Retry-After
 REJECTING_SECONDS = 5.0  # "being rejected": a rejection this recent
 
 
@@ -61,12 +68,19 @@ class Limiter:
         self._cond = threading.Condition(threading.Lock())
         self._in_flight: dict[int, Permit] = {}
         self._waiting = 0
-        self._typical = ExpAverage(TYPICAL_WINDOW, 1)
+        self._recent: deque[float] = deque(maxlen=TYPICAL_WINDOW)
         self.rejected_total = 0
         self._last_rejected: float | None = None
         self._published = policy.limit
         if on_limit is not None:
             on_limit(self._published)
+
+    def watch_limit(self, on_limit: Callable[[int], None]) -> None:
+        """Call ``on_limit`` with the limit now and whenever it changes (e.g. a gauge)."""
+        with self._cond:
+            self._on_limit = on_limit
+            current = self._published
+        on_limit(current)
 
     @property
     def limit(self) -> int:
@@ -85,7 +99,7 @@ class Limiter:
 
     def _wait(self, timeout: float) -> bool:
         """Under the lock: wait until a slot is free or ``timeout`` passed (real time)."""
-        if timeout <= 0:
+        if timeout <= 0 or self._soonest_free() > timeout:
             return False
         self._waiting += 1
         try:
@@ -102,11 +116,12 @@ class Limiter:
             if permit.released:
                 return False
             permit.released = True
+            in_flight = len(self._in_flight)
             del self._in_flight[id(permit)]
             if latency is None:
                 latency = self.clock.monotonic() - permit.started
-            self._typical.add(max(0.0, latency))
-            self.policy.update(latency)
+            self._recent.append(max(0.0, latency))
+            self.policy.update(latency, in_flight)
             changed = self._limit_changed()
             self._cond.notify()
         if changed is not None and self._on_limit is not None:
@@ -131,13 +146,17 @@ class Limiter:
 
     def retry_after(self) -> float:
         """Seconds until a slot is expected to free (see the module docstring); may be 0."""
-        now = self.clock.monotonic()
         with self._cond:
-            ages = [now - permit.started for permit in self._in_flight.values()]
-            typical = self._typical.value
-        if not ages:
+            return self._soonest_free()
+
+    def _soonest_free(self) -> float:
+        """Under the lock: the smallest expected remaining time of the requests in flight."""
+        if not self._in_flight:
             return 0.0
-        return min(self._remaining(typical, max(0.0, age)) for age in ages)
+        now = self.clock.monotonic()
+        typical = statistics.median(self._recent) if self._recent else 0.0
+        return min(self._remaining(typical, max(0.0, now - permit.started))
+                   for permit in self._in_flight.values())
 
     def _remaining(self, typical: float, age: float) -> float:
         expected = max(typical - age, age)

@@ -19,6 +19,11 @@ request by the :class:`~plugins.admission.limiter.Limiter`:
                                                                  while latency is fine)
       L       <- clamp(L * (1 - SMOOTHING) + target * SMOOTHING, min_concurrent, max_concurrent)
 
+  As in Gradient2, ``L`` is left alone while the worker is *app-limited*: a request that ends
+  with fewer than ``L / 2`` requests in flight says nothing about capacity (a lightly loaded
+  worker on a noisy machine would otherwise shrink its limit from jitter alone); the baseline
+  still learns from it.
+
   Steady latency keeps ``g = 1``, so ``L`` climbs to (and stays at) ``max_concurrent``.
   Latency that keeps rising (a database slowing down under a lock) keeps ``g < 1`` and
   shrinks ``L`` geometrically, by up to ``SMOOTHING * (1 - 0.5) = 10%`` a sample, down to
@@ -29,10 +34,11 @@ request by the :class:`~plugins.admission.limiter.Limiter`:
   worker (3 or 4) would keep ``L`` from ever shrinking (its fixed point ``QUEUE / (1 - g)`` is
   above the ceiling).
 
-The requests admitted are ``floor(min(L, ceiling))``. ``set_ceiling`` lowers the ceiling (the
-``throttle`` recommendation halves it) and restores it to ``max_concurrent``; ``L`` keeps learning
-underneath, so lifting the ceiling gives back at once whatever latency allows. The limit never
-leaves ``[min_concurrent, ceiling]``.
+The requests admitted are ``min(L, ceiling)`` rounded to the nearest whole number (``floor``,
+as Gradient2 does, would take a whole slot of 3 away for the first 1% dip). ``set_ceiling``
+lowers the ceiling (the ``throttle`` recommendation halves it) and restores it to
+``max_concurrent``; ``L`` keeps learning underneath, so lifting the ceiling gives back at once
+whatever latency allows. The limit never leaves ``[min_concurrent, ceiling]``.
 """
 
 from __future__ import annotations
@@ -52,14 +58,15 @@ _TINY = 1e-6  # a zero latency (a clock that did not move) still divides
 
 
 class LimitPolicy(Protocol):
-    """A limit rule: read ``limit``; feed ``update`` one latency (seconds) per finished request."""
+    """A limit rule: read ``limit``; feed ``update`` one latency (seconds) per finished request,
+    with the number of requests that were in flight when it finished (itself included)."""
 
     name: str
 
     @property
     def limit(self) -> int: ...
 
-    def update(self, latency: float) -> None: ...
+    def update(self, latency: float, in_flight: int) -> None: ...
 
     def set_ceiling(self, ceiling: int) -> None: ...
 
@@ -78,7 +85,7 @@ class FixedLimit:
     def limit(self) -> int:
         return self._limit
 
-    def update(self, latency: float) -> None:
+    def update(self, latency: float, in_flight: int) -> None:
         return None
 
     def set_ceiling(self, ceiling: int) -> None:
@@ -122,20 +129,22 @@ class GradientLimit:
 
     @property
     def limit(self) -> int:
-        return max(self.min_limit, math.floor(min(self.estimate, self.ceiling) + 1e-9))
+        return max(self.min_limit, math.floor(min(self.estimate, self.ceiling) + 0.5))
 
     @property
     def baseline(self) -> float:
         """The long-term latency average (seconds)."""
         return self._long.value
 
-    def update(self, latency: float) -> None:
+    def update(self, latency: float, in_flight: int) -> None:
         rtt = max(latency, _TINY) if math.isfinite(latency) else None
         if rtt is None:
             return
         long = self._long.add(rtt)
         if long / rtt > DRIFT_RATIO:
             self._long.scale(DRIFT_FACTOR)
+        if in_flight < self.estimate / 2:  # app-limited: no evidence about capacity
+            return
         gradient = min(1.0, max(MIN_GRADIENT, TOLERANCE * long / rtt))
         target = self.estimate * gradient + (QUEUE if gradient >= 1.0 else 0.0)
         smoothed = self.estimate * (1 - SMOOTHING) + target * SMOOTHING

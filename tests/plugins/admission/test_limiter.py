@@ -60,19 +60,21 @@ def test_latency_is_the_permits_age_on_the_injected_clock() -> None:
 
 
 def test_adaptive_limit_follows_latency_through_the_limiter() -> None:
+    """A busy worker: each round fills every slot, time passes, all finish."""
     clock = ManualClock()
     limits_seen: list[int] = []
     limiter = Limiter(GradientLimit(1, 4), clock, on_limit=limits_seen.append)
     latency = 0.010
-    for step in range(120):
-        if 20 <= step < 70:
-            latency *= 1.2
-        elif step == 70:
+    for round_ in range(80):
+        if 10 <= round_ < 40:
+            latency *= 1.25
+        elif round_ == 40:
             latency = 0.010
-        permit = limiter.try_acquire(0)
-        assert permit is not None
+        permits = [limiter.try_acquire(0) for _ in range(limiter.limit)]
+        assert all(permits) and limiter.try_acquire(0) is None
         clock.advance(latency)
-        limiter.release(permit)
+        for permit in permits:
+            limiter.release(permit)  # type: ignore[arg-type]
     assert limits_seen[0] == 4 and 1 in limits_seen and limits_seen[-1] == 4
     assert all(1 <= limit <= 4 for limit in limits_seen)
 
@@ -89,6 +91,19 @@ def test_a_waiter_gets_the_slot_a_release_frees() -> None:
     waiter.join(10)
     assert got and got[0] is not None
     assert limiter.snapshot().waiting == 0 and limiter.rejected_total == 0
+
+
+def test_no_wait_when_every_slot_is_held_by_a_stuck_request() -> None:
+    clock = ManualClock()
+    limiter = Limiter(FixedLimit(1), clock)
+    for _ in range(10):
+        limiter.release(limiter.try_acquire(0), 0.010)  # type: ignore[arg-type]
+    assert limiter.try_acquire(0) is not None
+    clock.advance(30.0)  # 3000x the typical latency: stuck, expected to need ~30 s more
+    started = time.monotonic()
+    assert limiter.try_acquire(10) is None
+    assert time.monotonic() - started < 5  # refused at once, not after the 10 s
+    assert limiter.rejected_total == 1
 
 
 def test_a_wait_ends_after_its_timeout() -> None:
@@ -129,6 +144,15 @@ def test_retry_after_from_typical_latency_and_the_requests_in_flight() -> None:
     assert limiter.retry_after() == pytest.approx(3.0)
     clock.advance(9.0)  # both late (10 s and 9 s): a stuck request lasts about as long again
     assert limiter.retry_after() == pytest.approx(9.0)
+
+
+def test_a_few_stuck_requests_do_not_make_later_estimates_huge() -> None:
+    clock = ManualClock()
+    limiter = Limiter(FixedLimit(1), clock)
+    for latency in [0.02] * 10 + [15.0] * 3 + [0.02] * 5:  # three stuck behind a lock, then fast
+        limiter.release(limiter.try_acquire(0), latency)  # type: ignore[arg-type]
+    assert limiter.try_acquire(0) is not None
+    assert limiter.retry_after() == pytest.approx(0.02)
 
 
 def test_retry_after_never_past_the_statement_timeout() -> None:

@@ -9,10 +9,10 @@ from hypothesis import strategies as st
 from plugins.admission.limits import FixedLimit, GradientLimit
 
 
-def feed(policy: GradientLimit, latencies: list[float]) -> list[int]:
+def feed(policy: GradientLimit, latencies: list[float], in_flight: int = 8) -> list[int]:
     seen = []
     for latency in latencies:
-        policy.update(latency)
+        policy.update(latency, in_flight)
         seen.append(policy.limit)
     return seen
 
@@ -40,6 +40,19 @@ def test_rising_latency_shrinks_to_min_then_recovers() -> None:
     assert recovered == sorted(recovered)  # grows back monotonically once latency settles
 
 
+def test_an_app_limited_worker_keeps_its_limit_whatever_the_latency() -> None:
+    policy = GradientLimit(1, 8)
+    feed(policy, [0.010] * 20)
+    assert feed(policy, [0.010 * 1.3 ** step for step in range(30)], in_flight=3)[-1] == 8
+    assert policy.baseline > 0.010  # but the baseline learnt from it
+
+
+def test_one_slow_request_does_not_take_a_slot_away() -> None:
+    policy = GradientLimit(1, 3)
+    feed(policy, [0.010] * 20, in_flight=3)
+    assert feed(policy, [0.100], in_flight=3) == [3]
+
+
 def test_a_new_steady_level_is_accepted_after_the_baseline_catches_up() -> None:
     policy = GradientLimit(2, 6)
     feed(policy, [0.010] * 50)
@@ -61,7 +74,7 @@ def test_ceiling_caps_and_restores() -> None:
 
 def test_fixed_limit_ignores_latency_and_ceiling() -> None:
     policy = FixedLimit(3)
-    policy.update(100.0)
+    policy.update(100.0, 3)
     policy.set_ceiling(1)
     assert policy.limit == 3
 
@@ -82,6 +95,6 @@ def test_never_outside_min_and_max(low: int, extra: int, latencies: list[float],
     for index, latency in enumerate(latencies):
         if ceilings and index % 40 == 0:
             policy.set_ceiling(ceilings[index // 40 % len(ceilings)])
-        policy.update(latency)
+        policy.update(latency, low + extra)
         assert low <= policy.limit <= low + extra
         assert policy.limit <= policy.ceiling
