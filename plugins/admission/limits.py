@@ -62,9 +62,7 @@ class LimitPolicy(Protocol):
     with the number of requests that were in flight when it finished (itself included)."""
 
     name: str
-
-    @property
-    def limit(self) -> int: ...
+    limit: int  #: the requests admitted now (read on every request: a plain attribute)
 
     def update(self, latency: float, in_flight: int) -> None: ...
 
@@ -79,11 +77,7 @@ class FixedLimit:
     def __init__(self, limit: int) -> None:
         if limit < 1:
             raise ValueError("limit must be >= 1")
-        self._limit = limit
-
-    @property
-    def limit(self) -> int:
-        return self._limit
+        self.limit = limit
 
     def update(self, latency: float, in_flight: int) -> None:
         return None
@@ -125,11 +119,11 @@ class GradientLimit:
         self.max_limit = max_limit
         self.ceiling = max_limit
         self.estimate = float(max_limit)
+        self.limit = max_limit
         self._long = ExpAverage(LONG_WINDOW, WARMUP)
 
-    @property
-    def limit(self) -> int:
-        return max(self.min_limit, math.floor(min(self.estimate, self.ceiling) + 0.5))
+    def _settle(self) -> None:
+        self.limit = max(self.min_limit, math.floor(min(self.estimate, self.ceiling) + 0.5))
 
     @property
     def baseline(self) -> float:
@@ -149,7 +143,9 @@ class GradientLimit:
         target = self.estimate * gradient + (QUEUE if gradient >= 1.0 else 0.0)
         smoothed = self.estimate * (1 - SMOOTHING) + target * SMOOTHING
         self.estimate = min(float(self.max_limit), max(float(self.min_limit), smoothed))
+        self._settle()
 
     def set_ceiling(self, ceiling: int) -> None:
         """Cap the limit at ``ceiling`` (within ``[min, max]``); the rule keeps learning below."""
         self.ceiling = min(self.max_limit, max(self.min_limit, ceiling))
+        self._settle()

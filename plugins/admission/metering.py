@@ -19,12 +19,16 @@ class PrometheusEvents:
         self._rejected = metrics.admission_rejected
 
     def admitted(self) -> None:
-        with contextlib.suppress(Exception):
+        try:
             self._in_flight.inc()
+        except Exception:  # on every request: try is cheaper than a context manager
+            return
 
     def released(self) -> None:
-        with contextlib.suppress(Exception):
+        try:
             self._in_flight.dec()
+        except Exception:
+            return
 
     def rejected(self) -> None:
         with contextlib.suppress(Exception):
