@@ -14,20 +14,19 @@ Hooks only; the logic lives in the limiter, the limit policies and the middlewar
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from dashboard import contract, hookimpl
 from dashboard.checks import CheckResult, Recommendation
-from dashboard.config import ConfigError, ConfigProblem
+from dashboard.problems import ConfigError, ConfigProblem
 from plugins.admission.metering import PrometheusEvents, publish_limit
 from plugins.admission.middleware import OVERLOADED, AdmissionMiddleware
 from plugins.admission.settings import AdmissionSettings, config_problems
-from plugins.admission.state import SECTION, AdmissionState, build_state
+from plugins.admission.state import ADMISSION, SECTION, AdmissionState, build_state
 from plugins.admission.throttle import pressure_reasons
 
 if TYPE_CHECKING:
-    from dashboard.host import Host
-    from dashboard.types import WSGIApp
+    from dashboard.types import Host, WSGIApp
 
 OVERLOADED_CODE = contract.ErrorCode(
     OVERLOADED, 503, True, "The server is at capacity; try again shortly.")
@@ -35,7 +34,7 @@ OVERLOADED_CODE = contract.ErrorCode(
 
 def state_of(host: Host) -> AdmissionState | None:
     """This host's admission state, once configured (``None`` when not enabled there)."""
-    return host.plugin_state(SECTION)
+    return host.find_state(ADMISSION)
 
 
 @hookimpl
@@ -45,14 +44,14 @@ def dashboard_settings_model() -> tuple[str, type[AdmissionSettings]]:
 
 @hookimpl
 def dashboard_configure(host: Host) -> None:
-    settings = cast(AdmissionSettings, host.plugin_settings(SECTION))
+    settings = host.plugin_settings(SECTION, AdmissionSettings)
     threads = host.settings.server.threads
     problems = config_problems(settings, threads)
     if problems:
         raise ConfigError([ConfigProblem(path, message) for path, message in problems])
     contract.register_error_code(OVERLOADED_CODE)
     max_latency = host.settings.database.call_timeout_ms / 1000.0
-    host.plugin_state(SECTION, lambda: build_state(settings, threads, host.clock, max_latency))
+    host.state(ADMISSION, lambda: build_state(settings, threads, host.clock, max_latency))
 
 
 @hookimpl

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator, model_validator
 
-from dashboard.config import SectionModel
+from dashboard.sections import SectionModel
 
 DEFAULT_EXEMPT_PATHS = ("/livez", "/readyz", "/health", "/metrics", "/admin", "/static")
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from dashboard.clock import Clock
+from dashboard.types import StateKey
 from plugins.admission.limiter import Limiter
 from plugins.admission.limits import FixedLimit, GradientLimit, LimitPolicy
 from plugins.admission.settings import AdmissionSettings, effective_max
@@ -45,6 +46,9 @@ class AdmissionState:
             ceiling = (throttled_ceiling(self.max_limit, self.settings.min_concurrent)
                        if under_pressure else self.max_limit)
             self.limiter.set_ceiling(ceiling)
+
+
+ADMISSION = StateKey[AdmissionState]("admission")
 
 
 def policy_for(settings: AdmissionSettings, max_limit: int) -> LimitPolicy:

@@ -10,8 +10,8 @@ import pytest
 from werkzeug.test import Client
 
 from dashboard.checks import CheckResult
-from dashboard.host import Host
 from dashboard.testing import assert_error_envelope, config_problems
+from dashboard.types import Host
 from plugins import admission
 from tests.plugins.admission import apps
 
@@ -97,7 +97,9 @@ def test_control_endpoints_never_wait_whatever_the_order(
 def test_check_passes_when_nothing_is_rejected(dashboard_host: Callable[..., Host]) -> None:
     host = dashboard_host(toml('"admission", "health"', max_concurrent=3))
     client = Client(host.build_app())
-    assert client.get("/api/reports/x").status_code == 200
+    response = client.get("/api/reports/x")
+    assert response.status_code == 200
+    response.close()  # as a server does once the body is sent: the slot is given back
     payload = client.get("/health").get_json()
     assert payload["checks"]["admission"] == {
         "status": "pass", "limit": 3, "in_flight": 0, "waiting": 0, "rejected_total": 0}
@@ -137,12 +139,12 @@ def test_throttle_never_goes_below_min_and_leaves_a_fixed_limit_alone(
 
 def test_health_itself_drives_the_throttle(dashboard_host: Callable[..., Host]) -> None:
     """The real health plugin computing a payload with the breaker OPEN lowers the ceiling."""
-    from plugins.breaker import runtime_of
+    from plugins.breaker.state import BREAKER
 
     host = dashboard_host(toml('"admission", "breaker", "health"', max_concurrent=4))
     client = Client(host.build_app())
     assert client.get("/health").get_json()["checks"]["admission"]["limit"] == 4
-    breaker = runtime_of(host)
+    breaker = host.find_state(BREAKER)
     assert breaker is not None
     for _ in range(breaker.settings.minimum_calls):
         breaker.breaker.record_failure()
