@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from overhead import _per_request_us  # the same measurement as bench/overhead.py
+from overhead import per_request_us  # the same measurement as bench/overhead.py
 
 from dashboard.clock import ManualClock
-from dashboard.config import BUILTIN_PLUGINS
+from dashboard.sections import BUILTIN_PLUGINS
 from dashboard.testing import build_host
 from plugins.admission.limiter import Limiter
 from plugins.admission.limits import GradientLimit
@@ -47,7 +47,7 @@ def cost(requests: int) -> None:
                                   'environment = "production"\n'
                                   f'[database]\nurl = "sqlite:///{tmp}/{workload}.db"\n',
                                   base_dir=Path(tmp) / f"{workload}-{label}")
-                timings.append(_per_request_us(host.build_app(), path, requests))
+                timings.append(per_request_us(host.build_app(), path, requests))
                 host.close()
             bare, full = timings
             print(f"{workload:<10}{bare:>12.1f}{full:>10.1f}{full - bare:>10.1f}"
