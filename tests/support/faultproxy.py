@@ -7,6 +7,7 @@ Database faults are made on the wire, never by stopping the shared PostgreSQL se
         proxy.refuse()      # new connections get ECONNREFUSED; live ones are cut
         proxy.hang()        # new connections are accepted and hear nothing; live ones freeze
         proxy.cut()         # live connections are reset now; new ones still pass
+        proxy.latency(200)  # every packet, on live links and new ones, arrives 200 ms late
         proxy.pass_through()                      # back to normal
 
 Modes apply at once to new connections. ``accepted_total`` counts TCP connections that reached the
@@ -16,6 +17,11 @@ we cannot count), so a test can prove that a fail-fast path did not touch the ne
 How ``refuse`` refuses: the port stays reserved by a bound, never-listening socket
 (``SO_REUSEPORT``) while the listening socket is shut down, so the kernel answers SYNs with RST
 exactly as for a server that is down; ``pass_through`` opens a fresh listener on the same port.
+
+How ``latency`` delays: each chunk read from one side is queued with the time it may leave
+(read time + delay) and sent to the other side once due, in order, so a live connection slows
+down as a congested or distant network would (each direction delayed: a round trip costs twice
+the delay), without throttling its bandwidth or reordering bytes.
 
 Everything runs in daemon threads of the test process: one accept loop and one pump thread per
 connection. Bind address is always 127.0.0.1 and the port is chosen by the kernel.
@@ -29,12 +35,13 @@ import socket
 import struct
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from typing import Literal
 
 from sqlalchemy.engine import make_url
 
-Mode = Literal["pass", "refuse", "hang"]
+Mode = Literal["pass", "refuse", "hang", "latency"]
 _POLL_SECONDS = 0.05
 
 
@@ -86,6 +93,7 @@ class FaultProxy:
         self.port: int = self._reservation.getsockname()[1]
         self._lock = threading.Lock()
         self._mode: Mode = "pass"
+        self._delay = 0.0
         self._links: set[_Link] = set()
         self._listener: socket.socket | None = None
         self._stopped = threading.Event()
@@ -146,6 +154,7 @@ class FaultProxy:
         """
         with self._lock:
             self._mode = "pass"
+            self._delay = 0.0
             held = [link for link in self._links if link.upstream is None]
         for link in held:
             link.abort()
@@ -169,6 +178,19 @@ class FaultProxy:
         """
         with self._lock:
             self._mode = "hang"
+        self._open_listener()
+
+    def latency(self, milliseconds: float) -> None:
+        """Forward everything ``milliseconds`` late, on live connections and on new ones.
+
+        A slow network or an overloaded server as the client sees it: every query still
+        answers, each round trip ``2 * milliseconds`` later. ``pass_through`` ends it.
+        """
+        if milliseconds < 0:
+            raise ValueError("latency must be >= 0 ms")
+        with self._lock:
+            self._mode = "latency"
+            self._delay = milliseconds / 1000.0
         self._open_listener()
 
     def cut(self) -> None:
@@ -222,7 +244,7 @@ class FaultProxy:
             client.close()
             return
         upstream: socket.socket | None = None
-        if mode == "pass":
+        if mode in ("pass", "latency"):
             try:
                 upstream = socket.create_connection(self.upstream, timeout=5)
                 upstream.settimeout(None)
@@ -242,22 +264,42 @@ class FaultProxy:
                 link.closed.wait()
                 return
             pair = {link.client: link.upstream, link.upstream: link.client}
+            pending: deque[tuple[float, socket.socket, bytes]] = deque()
             while not link.closed.is_set():
                 if self._mode == "hang":
                     link.closed.wait(_POLL_SECONDS)
                     continue
-                ready, _, _ = select.select(list(pair), [], [], _POLL_SECONDS)
+                now = time.monotonic()
+                while pending and pending[0][0] <= now:
+                    _due, target, data = pending.popleft()
+                    target.sendall(data)
+                wait = (_POLL_SECONDS if not pending
+                        else min(_POLL_SECONDS, max(0.0, pending[0][0] - now)))
+                ready, _, _ = select.select(list(pair), [], [], wait)
+                delay = self._delay
                 for source in ready:
                     data = source.recv(65536)
                     if not data:
+                        self._drain(pending)
                         return
-                    pair[source].sendall(data)
+                    if delay > 0 or pending:  # keep order behind what is still queued
+                        pending.append((time.monotonic() + delay, pair[source], data))
+                    else:
+                        pair[source].sendall(data)
         except (OSError, ValueError):
             return
         finally:
             with self._lock:
                 self._links.discard(link)
             link.close()
+
+    @staticmethod
+    def _drain(pending: deque[tuple[float, socket.socket, bytes]]) -> None:
+        """One side closed: deliver what is still queued, each chunk when it is due."""
+        while pending:
+            due, target, data = pending.popleft()
+            time.sleep(max(0.0, due - time.monotonic()))
+            target.sendall(data)
 
 
 @contextlib.contextmanager

@@ -98,6 +98,21 @@ def test_pool_exhausted_is_retried_after_the_hint_then_rejected(
                for retry, gap in enumerate(gaps(switch))), gaps(switch)
 
 
+def test_overloaded_is_retried_after_the_hint_like_the_other_degraded_codes(
+        page: Page, switch: AppSwitch) -> None:
+    switch.degrade("OVERLOADED", retry_after=1, times=1)
+
+    outcome = call(page, REPORTS, {"maxRetries": 2})
+
+    assert outcome["ok"], outcome
+    assert len(switch.requests()) == 2
+    assert gaps(switch)[0] >= 1.0
+    assert page.evaluate("MesApi.DEGRADED_CODES").count("OVERLOADED") == 1
+    events = page.evaluate("window.__events")
+    assert [e["type"] for e in events] == ["mesapi:degraded", "mesapi:recovered"]
+    assert events[0]["detail"]["code"] == "OVERLOADED"
+
+
 def test_calls_during_a_cooldown_send_one_probe_and_follow_its_success(
         page: Page, switch: AppSwitch) -> None:
     switch.degrade("DB_POOL_EXHAUSTED", retry_after=2, times=1)

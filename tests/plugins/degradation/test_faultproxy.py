@@ -66,3 +66,34 @@ def test_hang_freezes_live_connections_until_restored() -> None:
         started = time.monotonic()
         assert conn.execute("select 7").fetchone() == (7,)
         assert time.monotonic() - started >= 0.4
+
+
+def _round_trip(conn: psycopg.Connection) -> float:
+    started = time.monotonic()
+    assert conn.execute("select 1").fetchone() == (1,)
+    return time.monotonic() - started
+
+
+def test_latency_delays_a_live_connection_without_breaking_it() -> None:
+    with FaultProxy() as proxy, _connect(proxy) as conn:
+        backend = conn.info.backend_pid
+        proxy.latency(150)
+        assert proxy.mode == "latency"
+        slow = _round_trip(conn)
+        assert slow >= 0.3  # 150 ms each way
+        with _connect(proxy) as fresh:  # new connections are delayed too, and still work
+            assert _round_trip(fresh) >= 0.3
+        proxy.pass_through()
+        assert _round_trip(conn) < slow
+        assert conn.info.backend_pid == backend  # the same live link all along
+        assert proxy.accepted_total == 2
+
+
+def test_latency_keeps_a_large_answer_whole_and_in_order() -> None:
+    with FaultProxy() as proxy, _connect(proxy) as conn:
+        proxy.latency(20)
+        rows = conn.execute("select g, repeat('x', 100) from generate_series(1, 20000) g"
+                            ).fetchall()
+        assert [row[0] for row in rows] == list(range(1, 20001))
+        with pytest.raises(ValueError):
+            proxy.latency(-1)

@@ -1,0 +1,106 @@
+"""WSGI middleware: admit an app request, or answer ``503 OVERLOADED`` at once.
+
+Exempt paths (``exempt_paths``, prefixes) are checked first, with one ``str.startswith(tuple)``,
+and passed through untouched: they never wait for a slot and never count against one, wherever
+this middleware sits in the pipeline. Any other request waits at most ``max_wait`` seconds for a
+permit; without one it is answered ``OVERLOADED`` with ``Retry-After`` from the limiter's
+estimate of when a slot frees.
+
+The slot is held until the server closes the response body, not until the app returns, so a
+streaming body holds its slot while it streams. The body is wrapped, never buffered; ``close()``
+is passed through and releases the slot exactly once (also when the body is closed without being
+iterated, or closed twice).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol
+
+from dashboard import contract
+from dashboard.types import StartResponse, WSGIApp, WSGIEnviron
+from plugins.admission.limiter import Limiter, Permit
+
+OVERLOADED = "OVERLOADED"
+
+
+class AdmissionEvents(Protocol):
+    """Where the middleware reports what it did (Prometheus series in production)."""
+
+    def admitted(self) -> None: ...
+
+    def released(self) -> None: ...
+
+    def rejected(self) -> None: ...
+
+
+class _Silent:
+    def admitted(self) -> None:
+        return None
+
+    def released(self) -> None:
+        return None
+
+    def rejected(self) -> None:
+        return None
+
+
+class HeldBody:
+    """A response body that gives its slot back when the server closes it, exactly once."""
+
+    __slots__ = ("_body", "_closed", "_release")
+
+    def __init__(self, body: Iterable[bytes], release: Callable[[], None]) -> None:
+        self._body = body
+        self._release = release
+        self._closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._body)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            close = getattr(self._body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._release()
+
+
+class AdmissionMiddleware:
+    """Admission control in front of ``app``: see the module docstring."""
+
+    def __init__(self, app: WSGIApp, limiter: Limiter, *, exempt_paths: Iterable[str],
+                 max_wait_seconds: float, events: AdmissionEvents | None = None) -> None:
+        self.app = app
+        self.limiter = limiter
+        self.exempt = tuple(exempt_paths)
+        self.max_wait = max_wait_seconds
+        self.events: AdmissionEvents = events or _Silent()
+
+    def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Any:
+        if environ.get("PATH_INFO", "").startswith(self.exempt):
+            return self.app(environ, start_response)
+        permit = self.limiter.try_acquire(self.max_wait)
+        if permit is None:
+            return self._overloaded(environ, start_response)
+        self.events.admitted()
+        try:
+            body = self.app(environ, start_response)
+        except BaseException:
+            self._release(permit)
+            raise
+        return HeldBody(body, lambda: self._release(permit))
+
+    def _release(self, permit: Permit) -> None:
+        if self.limiter.release(permit):
+            self.events.released()
+
+    def _overloaded(self, environ: WSGIEnviron, start_response: StartResponse) -> Any:
+        self.events.rejected()
+        response = contract.error_response(environ, OVERLOADED,
+                                           retry_after=self.limiter.retry_after())
+        return response(environ, start_response)
