@@ -27,6 +27,7 @@ from dashboard.logsetup import choose as choose_logging
 from dashboard.metrics import MULTIPROC_ENV, enable_multiprocess
 from dashboard.metricsfiles import retire_process
 from dashboard.registry import load_settings_or_exit
+from dashboard.reload_guard import guard_reload
 from dashboard.sdnotify import MasterNotifier
 
 logger = logging.getLogger("dashboard.server")
@@ -95,6 +96,7 @@ def _retire_metrics(pid: int) -> None:
 def on_starting(server: Any) -> None:
     global _notifier
     os.environ[MASTER_PID_ENV] = str(os.getpid())
+    guard_reload(server)  # SIGHUP with a broken config: logged, nothing reloaded, still serving
     host = _host_of_master()
     for name in (_CLEAN_EXIT_DIR, sdnotify.READY_DIR):
         shutil.rmtree(Path(host.runtime_dir) / name, ignore_errors=True)

@@ -175,7 +175,6 @@ class AdminApi:
         retry_after = None
         if outcome.error_code == "RESTART_COOLDOWN":
             retry_after = outcome.policy_before.cooldown_remaining_seconds
-        return error_response(environ, outcome.error_code,
-                              outcome.policy_before.next_action
-                              if outcome.decision == "refused" else None,
-                              retry_after=retry_after)
+        message = outcome.message or (outcome.policy_before.next_action
+                                      if outcome.decision == "refused" else None)
+        return error_response(environ, outcome.error_code, message, retry_after=retry_after)
