@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from dashboard import hookcalls, sdnotify
+from dashboard.bind_check import bind_problem
 from dashboard.config import peek_runtime_dir
 from dashboard.context import MASTER_PID_ENV
 from dashboard.logsetup import choose as choose_logging
@@ -61,6 +62,12 @@ if _runtime_lock is None:
     _runtime_lock = _hold_runtime_dir_or_exit()
 _prepare_metrics_dir()
 _settings = load_settings_or_exit()
+if not globals().get("_bind_checked"):  # once: on a reload the master itself holds the port
+    _bind_problem = bind_problem(_settings.server.bind, _settings.source_of("server.bind"))
+    if _bind_problem is not None:
+        print(_bind_problem, file=sys.stderr)
+        raise SystemExit(2)
+    _bind_checked = True
 
 bind = _settings.server.bind
 workers = _settings.server.workers
