@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 
 from dashboard.contract import error_response, success_response, utc_timestamp
 from dashboard.resilience import collect_checks, resilience_block, strongest_vote
-from dashboard.secret_values import configured_secrets, mask_values
+from dashboard.secrets import configured_secrets, mask_literals
 from plugins.recovery import readings
 from plugins.recovery.body import BadRequest, parse_json_object, read_body
 from plugins.recovery.restarts import RestartRequest, master_pid, master_reloader
@@ -164,7 +164,7 @@ class AdminApi:
             return error_response(environ, "VALIDATION_ERROR", str(problem))
         # Pasted by mistake (the token, a database password): never into history or audit.
         token = os.environ.get(self.recovery.settings.admin_token_env, "")
-        reason = mask_values(reason, {token, *configured_secrets(self.host.settings)})
+        reason = mask_literals(reason, {token, *configured_secrets(self.host.settings)})
         request = RestartRequest(reason=reason, override=override, acknowledge=acknowledge,
                                  remote_addr=remote_addr)
         outcome = self.recovery.restarts.request(request, master_reloader())

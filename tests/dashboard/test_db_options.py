@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import create_engine, text
 
-from dashboard.config import DatabaseSection
+from dashboard.sections import DatabaseSection
 from dashboard.db import build_engine
 
 

@@ -16,7 +16,7 @@ from werkzeug.test import Client, EnvironBuilder
 from dashboard.clock import ManualClock
 from dashboard.dbfaults import DbOutcome, Fault
 from dashboard.host import Host
-from plugins.breaker import runtime_of
+from plugins.breaker.state import BREAKER
 
 TOML = """
 [dashboard]
@@ -56,7 +56,7 @@ def test_closing_an_unread_probe_body_gives_the_permit_back(
     body = app(EnvironBuilder(path="/checkout").get_environ(),
                lambda status, headers, exc_info=None: statuses.append(status))
     assert statuses == ["200 OK"]
-    assert runtime_of(host).breaker.state.value == "HALF_OPEN"
+    assert host.find_state(BREAKER).breaker.state.value == "HALF_OPEN"
     body.close()  # what a server does for a client that is gone: no iteration at all
 
     second = Client(app).get("/checkout")
