@@ -70,10 +70,11 @@ def build_settings(toml_text: str = "", *, base_dir: Path, env: Mapping[str, str
     section.setdefault("environment", "testing")
     section.setdefault("runtime_dir", str(base_dir / "run"))
     data.setdefault("database", {}).setdefault("url", f"sqlite:///{base_dir / 'dashboard.db'}")
-    # Built-in plugins' files that default to a path relative to the current directory.
+    # The built-in recovery plugin's audit log defaults to a path relative to the current
+    # directory (a test's own object registered as "recovery" has its own settings).
     plugin_tables = data.setdefault("plugins", {})
-    if isinstance(plugin_tables, dict) and isinstance(plugin_tables.setdefault("recovery", {}),
-                                                      dict):
+    if "recovery" not in (plugins or {}) and isinstance(plugin_tables, dict) and isinstance(
+            plugin_tables.setdefault("recovery", {}), dict):
         plugin_tables["recovery"].setdefault("audit_log", str(base_dir / "audit.jsonl"))
     return load_installed_settings(env=dict(env or {}), data=data, extra_plugins=plugins)
 
