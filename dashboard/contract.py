@@ -53,6 +53,8 @@ _CODES = [
     ErrorCode("METHOD_NOT_ALLOWED", 405, False, "Method not allowed."),
     ErrorCode("RESTART_POLICY_BLOCKED", 409, False,
               "Restarts are blocked by the churn policy; an acknowledged override is required."),
+    ErrorCode("CONFIG_INVALID", 409, False,
+              "The config on disk is invalid; nothing was reloaded."),
     ErrorCode("RESTART_COOLDOWN", 429, True, "A restart happened recently; cooling down."),
     ErrorCode("RESTART_UNAVAILABLE", 503, False,
               "Not running under a gunicorn master that can reload."),

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import Pool, QueuePool
 
 from dashboard import hookcalls
@@ -46,7 +46,7 @@ def build_engine(database: DatabaseSection, **overrides: Any) -> Engine:
     connect_args: dict[str, Any] = {}
     if backend == "postgresql":
         connect_args["connect_timeout"] = database.connect_timeout
-        connect_args["options"] = f"-c statement_timeout={database.call_timeout_ms}"
+        url, connect_args["options"] = _merged_pg_options(url, database.call_timeout_ms)
     elif backend == "sqlite":
         connect_args["timeout"] = database.connect_timeout
         connect_args["check_same_thread"] = False
@@ -70,6 +70,15 @@ def build_engine(database: DatabaseSection, **overrides: Any) -> Engine:
     engine = create_engine(url, **options)
     _install_statement_timeout(engine, backend, database.call_timeout_ms)
     return engine
+
+
+def _merged_pg_options(url: URL, call_timeout_ms: int) -> tuple[URL, str]:
+    """The URL without ``?options=`` and libpq options that keep the operator's (``-c
+    search_path=...``) and add the statement timeout: a connect argument would replace them."""
+    given = url.query.get("options", ())
+    kept = [given] if isinstance(given, str) else list(given)
+    merged = " ".join([*kept, f"-c statement_timeout={call_timeout_ms}"])
+    return url.difference_update_query(["options"]), merged
 
 
 def _ensure_sqlite_directory(database: str | None) -> None:

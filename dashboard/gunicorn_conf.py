@@ -5,11 +5,13 @@ Operators who run gunicorn themselves use exactly what ``dashboard serve`` uses:
     DASHBOARD_CONFIG=config/resilience.toml \\
         gunicorn -c python:dashboard.gunicorn_conf dashboard.wsgi:app
 
-Importing this module reads and validates the config (an invalid one exits with status 2 and one
-line per problem), prepares the Prometheus multiprocess directory before anything can import
-``prometheus_client``, and exposes gunicorn's settings (``bind``, ``workers`` ...) as module
-attributes. The hooks below fan gunicorn's server events out to the plugin hooks of a master-side
-host (master events) or of the worker's own host (worker events).
+Importing this module locks ``runtime_dir`` for this master (another live host there, or a
+directory that cannot be used, exits with status 2 and one line), reads and validates the config
+(an invalid one exits with status 2 and one line per problem), prepares the Prometheus
+multiprocess directory before anything can import ``prometheus_client``, and exposes gunicorn's
+settings (``bind``, ``workers`` ...) as module attributes. The hooks below fan gunicorn's server
+events out to the plugin hooks of a master-side host (master events) or of the worker's own host
+(worker events).
 """
 
 from __future__ import annotations
@@ -17,20 +19,35 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
 from dashboard import hookcalls, sdnotify
+from dashboard.bind_check import bind_problem
 from dashboard.config import peek_runtime_dir
 from dashboard.context import MASTER_PID_ENV
 from dashboard.logsetup import choose as choose_logging
 from dashboard.metrics import MULTIPROC_ENV, enable_multiprocess
 from dashboard.metricsfiles import retire_process
 from dashboard.registry import load_settings_or_exit
+from dashboard.reload_guard import guard_reload
+from dashboard.runtime_lock import RuntimeDirError, hold_runtime_dir
 from dashboard.sdnotify import MasterNotifier
 
 logger = logging.getLogger("dashboard.server")
 _CLEAN_EXIT_DIR = "worker-exits"
+
+
+def _hold_runtime_dir_or_exit() -> int:
+    """The master's lock on ``runtime_dir`` (see :mod:`dashboard.runtime_lock`), taken before
+    anything is written there; another live host's directory, or one that cannot be used, is
+    one line and exit 2."""
+    try:
+        return hold_runtime_dir(peek_runtime_dir())
+    except RuntimeDirError as error:
+        print(error, file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def _prepare_metrics_dir() -> None:
@@ -39,8 +56,18 @@ def _prepare_metrics_dir() -> None:
         enable_multiprocess(directory)
 
 
+# Kept across ``importlib.reload`` (a SIGHUP re-reads this module): the master locks once.
+_runtime_lock: int | None = globals().get("_runtime_lock")
+if _runtime_lock is None:
+    _runtime_lock = _hold_runtime_dir_or_exit()
 _prepare_metrics_dir()
 _settings = load_settings_or_exit()
+if not globals().get("_bind_checked"):  # once: on a reload the master itself holds the port
+    _bind_problem = bind_problem(_settings.server.bind, _settings.source_of("server.bind"))
+    if _bind_problem is not None:
+        print(_bind_problem, file=sys.stderr)
+        raise SystemExit(2)
+    _bind_checked = True
 
 bind = _settings.server.bind
 workers = _settings.server.workers
@@ -95,6 +122,7 @@ def _retire_metrics(pid: int) -> None:
 def on_starting(server: Any) -> None:
     global _notifier
     os.environ[MASTER_PID_ENV] = str(os.getpid())
+    guard_reload(server)  # SIGHUP with a broken config: logged, nothing reloaded, still serving
     host = _host_of_master()
     for name in (_CLEAN_EXIT_DIR, sdnotify.READY_DIR):
         shutil.rmtree(Path(host.runtime_dir) / name, ignore_errors=True)

@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -45,6 +46,58 @@ def enable_multiprocess(directory: Path) -> None:
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True, exist_ok=True)
     os.environ[MULTIPROC_ENV] = str(directory)
+    preallocate_sample_files()
+
+
+def preallocate_sample_files() -> None:
+    """Make the multiprocess sample files allocate their disk space when they grow.
+
+    ``prometheus_client`` memory-maps each file after growing it with ``truncate``, which only
+    makes it sparse: on a full filesystem the first write to a new page is ``SIGBUS`` and the
+    worker dies (and is respawned to die again). With ``posix_fallocate`` the space is taken when
+    the file grows, so a full disk is an ``OSError`` (``ENOSPC``) that the request's error
+    handling answers, not a dead worker. Call after :data:`MULTIPROC_ENV` is set; idempotent.
+    """
+    from prometheus_client import mmap_dict, values
+
+    base = getattr(values, "MmapedDict", None)
+    if base is None or getattr(base, "preallocates", False):
+        return
+
+    class PreallocatedMmapedDict(base):  # type: ignore[misc, valid-type]
+        preallocates = True
+
+        def __init__(self, filename: str, read_mode: bool = False) -> None:
+            if not read_mode:
+                _allocate(filename, mmap_dict._INITIAL_MMAP_SIZE)
+            super().__init__(filename, read_mode)
+            if not read_mode:
+                self._f = _AllocatingFile(self._f)
+
+    values.MmapedDict = PreallocatedMmapedDict
+
+
+def _allocate(filename: str, size: int) -> None:
+    fd = os.open(filename, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        if os.fstat(fd).st_size < size:
+            os.posix_fallocate(fd, 0, size)
+    finally:
+        os.close(fd)
+
+
+class _AllocatingFile:
+    """The sample file with ``truncate`` (growing only, in ``MmapedDict``) allocating blocks."""
+
+    def __init__(self, file: Any) -> None:
+        self._file = file
+
+    def truncate(self, size: int) -> int:
+        os.posix_fallocate(self._file.fileno(), 0, size)
+        return size
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._file, name)
 
 
 def multiprocess_enabled() -> bool:

@@ -13,8 +13,8 @@ test suite once ``dashboard`` is installed::
         response = dashboard_client(host).get("/")
         assert response.status_code == 200
 
-Hosts are isolated: each gets its own runtime directory and SQLite database under ``tmp_path``
-unless the TOML names others, ``environment`` defaults to ``testing``, and the process
+Hosts are isolated: each gets its own runtime directory, SQLite database and audit log under
+``tmp_path`` unless the TOML names others, ``environment`` defaults to ``testing``, and the process
 environment does not leak in (pass ``env=`` to test overrides).
 
 Also here for plugin authors:
@@ -70,6 +70,12 @@ def build_settings(toml_text: str = "", *, base_dir: Path, env: Mapping[str, str
     section.setdefault("environment", "testing")
     section.setdefault("runtime_dir", str(base_dir / "run"))
     data.setdefault("database", {}).setdefault("url", f"sqlite:///{base_dir / 'dashboard.db'}")
+    # The built-in recovery plugin's audit log defaults to a path relative to the current
+    # directory (a test's own object registered as "recovery" has its own settings).
+    plugin_tables = data.setdefault("plugins", {})
+    if "recovery" not in (plugins or {}) and isinstance(plugin_tables, dict) and isinstance(
+            plugin_tables.setdefault("recovery", {}), dict):
+        plugin_tables["recovery"].setdefault("audit_log", str(base_dir / "audit.jsonl"))
     return load_installed_settings(env=dict(env or {}), data=data, extra_plugins=plugins)
 
 

@@ -70,8 +70,9 @@ class ReportsApp:
             endpoint, values = adapter.match()
         except NotFound:
             response = self._not_found(request)
-        except MethodNotAllowed:
+        except MethodNotAllowed as refusal:
             response = contract.error_response(environ, "METHOD_NOT_ALLOWED")
+            response.headers["Allow"] = ", ".join(sorted(refusal.valid_methods or ()))
         except HTTPException as error:
             response = error.get_response(environ)
         else:

@@ -11,7 +11,6 @@ Security caveat: bearer tokens travel in clear text unless TLS terminates in fro
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import os
 from collections.abc import Callable, Iterable
@@ -22,7 +21,9 @@ from werkzeug.wrappers import Response
 
 from dashboard.contract import error_response, success_response, utc_timestamp
 from dashboard.resilience import collect_checks, resilience_block, strongest_vote
+from dashboard.secrets import configured_secrets, mask_literals
 from plugins.recovery import readings
+from plugins.recovery.body import BadRequest, parse_json_object, read_body
 from plugins.recovery.restarts import RestartRequest, master_pid, master_reloader
 from plugins.recovery.store import Heartbeat, RestartRecord
 
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
     from plugins.recovery.state import Recovery
 
 PREFIX = "/admin/api/"
-MAX_BODY_BYTES = 64 * 1024
 HISTORY_SHOWN = 50
 logger = logging.getLogger("dashboard.recovery")
 
@@ -51,25 +51,9 @@ def worker_payload(heartbeat: Heartbeat) -> dict[str, Any]:
             "breaker_state": heartbeat.breaker_state}
 
 
-class BadRequest(Exception):
-    """The restart body is not acceptable; the message says why (no secrets in it)."""
-
-
 def parse_restart_body(environ: WSGIEnviron) -> tuple[str, bool, bool]:
     """``(reason, override, acknowledge)`` from the JSON body, or :class:`BadRequest`."""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        raise BadRequest("Content-Length is not a number") from None
-    if length > MAX_BODY_BYTES:
-        raise BadRequest(f"body larger than {MAX_BODY_BYTES} bytes")
-    raw = environ["wsgi.input"].read(length) if length > 0 else b""
-    try:
-        body = json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise BadRequest("body must be a JSON object")
+    body = parse_json_object(read_body(environ))
     reason = body.get("reason")
     if not isinstance(reason, str) or not reason.strip():
         raise BadRequest("reason is required (1 to 500 characters)")
@@ -119,8 +103,12 @@ class AdminApi:
                              type(error).__name__)
                 return error_response(environ, "INTERNAL_ERROR",
                                       "The restart history store is unavailable.")
-        if any(known == route for _, known in self.routes):
-            return error_response(environ, "METHOD_NOT_ALLOWED")
+        allowed = sorted({known_method for known_method, known in self.routes if known == route})
+        if allowed:
+            response = error_response(environ, "METHOD_NOT_ALLOWED")
+            response.headers["Allow"] = ", ".join(sorted({*allowed, "HEAD"}) if "GET" in allowed
+                                                  else allowed)
+            return response
         return error_response(environ, "NOT_FOUND")
 
     def authenticate(self, environ: WSGIEnviron) -> Response | None:
@@ -174,9 +162,9 @@ class AdminApi:
         except BadRequest as problem:
             self.recovery.restarts.audit_invalid(str(problem), remote_addr)
             return error_response(environ, "VALIDATION_ERROR", str(problem))
+        # Pasted by mistake (the token, a database password): never into history or audit.
         token = os.environ.get(self.recovery.settings.admin_token_env, "")
-        if token and token in reason:  # pasted by mistake: never into history or audit
-            reason = reason.replace(token, "***")
+        reason = mask_literals(reason, {token, *configured_secrets(self.host.settings)})
         request = RestartRequest(reason=reason, override=override, acknowledge=acknowledge,
                                  remote_addr=remote_addr)
         outcome = self.recovery.restarts.request(request, master_reloader())
@@ -187,7 +175,6 @@ class AdminApi:
         retry_after = None
         if outcome.error_code == "RESTART_COOLDOWN":
             retry_after = outcome.policy_before.cooldown_remaining_seconds
-        return error_response(environ, outcome.error_code,
-                              outcome.policy_before.next_action
-                              if outcome.decision == "refused" else None,
-                              retry_after=retry_after)
+        message = outcome.message or (outcome.policy_before.next_action
+                                      if outcome.decision == "refused" else None)
+        return error_response(environ, outcome.error_code, message, retry_after=retry_after)

@@ -25,6 +25,8 @@ from plugins.recovery.store import RestartRecord, RestartStore
 logger = logging.getLogger("dashboard.recovery")
 
 Reloader = Callable[[], None]
+#: The problems of the config on disk, one value-free line each (``[]``: valid).
+ConfigCheck = Callable[[], list[str]]
 
 REFUSAL_CODES = {"cooling_down": "RESTART_COOLDOWN", "blocked": "RESTART_POLICY_BLOCKED"}
 
@@ -71,18 +73,22 @@ class RestartOutcome:
     decision: str
     policy_before: PolicyVerdict
     error_code: str | None = None
+    message: str | None = None
 
 
 class Restarts:
     """Decides, records, executes and audits restarts for one host."""
 
     def __init__(self, store: RestartStore, policy: RestartPolicy, audit: AuditLog, clock: Clock,
-                 host_key: str) -> None:
+                 host_key: str, config_problems: ConfigCheck | None = None) -> None:
+        """``config_problems`` lists what is wrong with the config a reload would read (key path,
+        message and source; no values); ``None`` when there is no config on disk to check."""
         self.store = store
         self.policy = policy
         self.audit = audit
         self.clock = clock
         self.host_key = host_key
+        self.config_problems = config_problems
 
     def verdict(self) -> PolicyVerdict:
         now = self.clock.now()
@@ -92,12 +98,17 @@ class Restarts:
                 source: str = "manual", event: str = "manual_restart") -> RestartOutcome:
         """Decide on ``request``; when allowed (or overridden), ask ``reloader`` to reload."""
         restart_id = uuid.uuid4().hex
+        # Before anything reloads: a broken config would stop the master (or every new worker).
+        problems = (self.config_problems() if reloader is not None
+                    and self.config_problems is not None else [])
         with self.store.exclusive() as connection:
             now = self.clock.now()  # read under the lock: a decision made before ours is past
             times = self.store.executed_since(now - self.policy.lookback, connection)
             verdict = self.policy.evaluate(times, now)
             if reloader is None:
                 decision, code = "failed", "RESTART_UNAVAILABLE"
+            elif problems:
+                decision, code = "refused", "CONFIG_INVALID"
             elif verdict.allowed or request.overriding:
                 decision, code = "executed", None
             else:
@@ -116,6 +127,13 @@ class Restarts:
             else:
                 count_restart(source)
         self._audit(now, event, request, verdict, decision, restart_id)
+        if problems:
+            for problem in problems:
+                logger.error("restart %s (%s) refused, config invalid: %s", restart_id, source,
+                             problem)
+            return RestartOutcome(restart_id, decision, verdict, code,
+                                  "The config on disk is invalid; nothing was reloaded: "
+                                  + "; ".join(problems))
         logger.info("restart %s (%s) %s: policy %s", restart_id, source, decision, verdict.state)
         return RestartOutcome(restart_id, decision, verdict, code)
 

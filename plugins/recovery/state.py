@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from dashboard import reload_guard
 from dashboard.resilience import collect_checks, strongest_vote
 from dashboard.types import StateKey
 from plugins.recovery import readings
@@ -23,7 +24,7 @@ from plugins.recovery.audit import AuditLog
 from plugins.recovery.heartbeat import MISSED_BEATS_FOR_DEAD, Heartbeater, WorkerReading
 from plugins.recovery.lifecycle import WorkerExits
 from plugins.recovery.policy import PolicyVerdict, RestartPolicy
-from plugins.recovery.restarts import Restarts, master_pid
+from plugins.recovery.restarts import ConfigCheck, Restarts, master_pid
 from plugins.recovery.settings import RecoverySettings
 from plugins.recovery.store import Heartbeat, RestartStore, store_engine
 from plugins.recovery.watchdog import Watchdog
@@ -67,7 +68,8 @@ class Recovery:
                            "are degraded until it answers", type(error).__name__)
         key = host_key()
         restarts = Restarts(store, RestartPolicy.from_settings(settings),
-                            AuditLog(settings.audit_log), host.clock, key)
+                            AuditLog(settings.audit_log), host.clock, key,
+                            disk_config_check(host))
         interval = min(settings.watchdog_interval_seconds, MAX_HEARTBEAT_INTERVAL_SECONDS)
         return cls(host, settings, store, restarts, interval, WorkerExits(restarts, store, key))
 
@@ -128,6 +130,14 @@ class Recovery:
 
 
 RECOVERY = StateKey[Recovery]("recovery")
+
+
+def disk_config_check(host: Host) -> ConfigCheck | None:
+    """What a reload would find wrong in the config file this host was loaded from; ``None``
+    for a host built from settings in memory (tests), which has no file a reload re-reads."""
+    if host.settings.config_path is None:
+        return None
+    return lambda: [reload_guard.describe(problem) for problem in reload_guard.config_problems()]
 
 
 def recovery_of(host: Host) -> Recovery:

@@ -13,6 +13,8 @@ gates it and its calls never count as the app's database outcomes.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,6 +48,9 @@ from dashboard.db import exclude_from_observation
 HISTORY_LIMIT = 500
 SQLITE_BUSY_TIMEOUT_SECONDS = 10
 IMMEDIATE_OPTION = "recovery_write_lock"
+#: ``create_schema`` tries this often, pausing 0.05 s, 0.1 s, 0.2 s ... (halved at random).
+SCHEMA_ATTEMPTS = 6
+SCHEMA_BACKOFF_SECONDS = 0.05
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -173,20 +178,27 @@ class RestartStore:
         self._schema_ready = False
 
     def create_schema(self) -> None:
-        """Create the tables; tolerate another process creating them at the same moment."""
+        """Create the tables; tolerate other processes creating them at the same moment.
+
+        Every worker of a starting host gets here at once. The check and the ``CREATE`` run in
+        one write transaction taken up front (``BEGIN IMMEDIATE`` on SQLite: a deferred one that
+        read first cannot wait for the lock and fails with "database is locked" at once), and a
+        failure is retried a bounded number of times with a growing, jittered pause.
+        """
         if self._schema_ready:
             return
-        for attempt in range(3):
+        for attempt in range(SCHEMA_ATTEMPTS):
             try:
-                metadata.create_all(self.engine, checkfirst=True)
                 with self.writing() as connection:
+                    metadata.create_all(connection, checkfirst=True)
                     if connection.execute(select(decision_lock.c.id)).first() is None:
                         connection.execute(insert(decision_lock).values(id=1))
                 self._schema_ready = True
                 return
             except (IntegrityError, OperationalError, ProgrammingError):
-                if attempt == 2:
+                if attempt == SCHEMA_ATTEMPTS - 1:
                     raise
+                time.sleep(random.uniform(0.5, 1.0) * SCHEMA_BACKOFF_SECONDS * 2 ** attempt)
 
     def after_fork(self) -> None:
         """Forget connections inherited from the parent process (they belong to it)."""

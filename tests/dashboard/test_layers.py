@@ -16,10 +16,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 #: Import nothing of ours but other leaves.
 LEAVES = {"types", "clock", "checks", "problems", "sections", "context", "contract", "dbfaults",
           "secrets", "streaming", "metrics", "once", "periodic", "poolstats",
-          "requestcontext", "logformat", "faultlog", "metricsfiles", "sdnotify"}
+          "requestcontext", "logformat", "faultlog", "metricsfiles", "sdnotify", "runtime_lock",
+          "bind_check"}
 #: The machinery: settings sources, discovery, hooks, the engine, the pipeline layers.
 CORE = {"config", "registry", "hookspecs", "db", "pipeline", "hookcalls", "resilience",
-        "reference", "observe", "dbmetrics", "logsetup"}
+        "reference", "observe", "dbmetrics", "logsetup", "reload_guard"}
 #: What builds and runs a host.
 ENTRY = {"host", "gunicorn_conf", "server", "wsgi", "cli", "testing", "__main__"}
 LEAF, CORE_LAYER, APPS, ENTRY_LAYER = 0, 1, 2, 3

@@ -96,15 +96,8 @@ def write_config(tmp_path: Path, toml_text: str, port: int) -> Path:
     return path
 
 
-@contextlib.contextmanager
-def gunicorn_server(tmp_path: Path, toml_text: str = "", *, env: Mapping[str, str] | None = None,
-                    workers: int = 2, ready_path: str = "/api/reports",
-                    start_timeout: float = 60) -> Iterator[Server]:
-    """Start ``dashboard serve`` and wait until ``ready_path`` answers; stop it afterwards."""
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    config_path = write_config(tmp_path, toml_text, port)
-    log_path = tmp_path / "server.log"
+def server_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without dashboard settings, plus the repository on the path."""
     full_env = {key: value for key, value in os.environ.items()
                 if not key.startswith(("DASHBOARD", "DB_", "DATABASE_URL",
                                        "PROMETHEUS_MULTIPROC_DIR"))}
@@ -112,12 +105,37 @@ def gunicorn_server(tmp_path: Path, toml_text: str = "", *, env: Mapping[str, st
                                                                  os.environ.get("PYTHONPATH")])),
                      "PYTHONUNBUFFERED": "1"})
     full_env.update(env or {})
+    return full_env
+
+
+def server_command(config_path: Path, workers: int, own_gunicorn: bool = False
+                   ) -> tuple[list[str], dict[str, str]]:
+    """``dashboard serve``, or the operator's own ``gunicorn -c python:dashboard.gunicorn_conf``
+    (config path and workers then travel in the environment); returns (argv, extra env)."""
+    if own_gunicorn:
+        return ([sys.executable, "-m", "gunicorn", "-c", "python:dashboard.gunicorn_conf",
+                 "dashboard.wsgi:app"],
+                {"DASHBOARD_CONFIG": str(config_path),
+                 "DASHBOARD__SERVER__WORKERS": str(workers)})
+    return ([sys.executable, "-m", "dashboard", "serve", "--config", str(config_path),
+             "--workers", str(workers)], {})
+
+
+@contextlib.contextmanager
+def gunicorn_server(tmp_path: Path, toml_text: str = "", *, env: Mapping[str, str] | None = None,
+                    workers: int = 2, ready_path: str = "/api/reports",
+                    start_timeout: float = 60, own_gunicorn: bool = False) -> Iterator[Server]:
+    """Start ``dashboard serve`` (or, with ``own_gunicorn``, the operator's own gunicorn command)
+    and wait until ``ready_path`` answers; stop it afterwards."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    config_path = write_config(tmp_path, toml_text, port)
+    log_path = tmp_path / "server.log"
+    argv, command_env = server_command(config_path, workers, own_gunicorn)
+    full_env = server_env({**command_env, **(env or {})})
     with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "dashboard", "serve", "--config", str(config_path),
-             "--workers", str(workers)],
-            cwd=tmp_path, env=full_env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True)
+        process = subprocess.Popen(argv, cwd=tmp_path, env=full_env, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
     server = Server(process, port, config_path, log_path, full_env)
     try:
         _wait_until_serving(server, ready_path, start_timeout)

@@ -110,3 +110,21 @@ def test_waits_for_the_cooldown_then_restarts(rig: Rig) -> None:
     assert rig.watchdog.check() is None
     rig.clock.advance(5)
     assert rig.watchdog.check() is not None and rig.reloads == [1]
+
+
+def test_an_invalid_config_on_disk_holds_the_automatic_restart_back(rig: Rig) -> None:
+    """The watchdog asks the same question as the admin API before it reloads."""
+    rig.restarts.config_problems = lambda: ["database.pool_size: must be >= 1 (from toml)"]
+    worker = rig.worker(7)
+    rig.action = "recover"
+    worker.beat()
+    rig.clock.advance(AUTO_AFTER)
+    worker.beat()
+    outcome = rig.watchdog.check()
+    assert outcome is not None
+    assert (outcome.decision, outcome.error_code) == ("refused", "CONFIG_INVALID")
+    assert rig.reloads == []
+    assert "database.pool_size" in (outcome.message or "")
+    entry = rig.store.history()[0]
+    assert (entry.source, entry.decision) == ("auto", "refused")
+    assert rig.store.executed_since(EPOCH) == []  # refused: not a restart, no churn
