@@ -27,6 +27,10 @@ if TYPE_CHECKING:
     from dashboard.types import Host, WSGIApp
 
 STORE_UNAVAILABLE = "restart_store_unavailable"
+HISTORY_UNAVAILABLE = contract.ErrorCode(
+    "RESTART_HISTORY_UNAVAILABLE", 503, True,
+    "The restart history store does not answer; retry later, or restart with override and "
+    "acknowledge.")
 #: Heartbeat rows this old belong to masters that died without reaping their workers.
 STALE_HEARTBEATS = timedelta(hours=1)
 logger = logging.getLogger("dashboard.recovery")
@@ -49,6 +53,8 @@ def dashboard_settings_model() -> tuple[str, type[RecoverySettings]]:
 
 @hookimpl
 def dashboard_configure(host: Host) -> None:
+    if HISTORY_UNAVAILABLE.code not in contract.ERROR_CODES:
+        contract.register_error_code(HISTORY_UNAVAILABLE)
     recovery_of(host)
 
 
@@ -67,9 +73,8 @@ def dashboard_host_closing(host: Host) -> None:
 
 @hookimpl
 def dashboard_restart_policy(host: Host) -> dict[str, Any] | None:
-    verdict = recovery_of(host).verdict_or_none()
-    if verdict is None:
-        return None
+    """The policy as last read in the background (never waits on the store, §9.4)."""
+    verdict = recovery_of(host).verdict()
     return {"policy": verdict.payload(), "restart_churn": verdict.churn.payload()}
 
 
@@ -87,21 +92,23 @@ def dashboard_resilience_thresholds(host: Host) -> dict[str, float | int]:
 @hookimpl
 def dashboard_health_checks(host: Host, deep: bool) -> list[CheckResult]:
     """Nothing while the store answers (health reports churn from ``dashboard_restart_policy``);
-    ``restart_store`` as a warning when it does not. Never a failure: the restart history must
-    not pull a serving worker out of the load balancer."""
-    if recovery_of(host).verdict_or_none() is not None:
+    ``restart_store`` as a warning while the policy is ``unknown``. Never a failure: the restart
+    history must not pull a serving worker out of the load balancer."""
+    recovery = recovery_of(host)
+    verdict = recovery.verdict()
+    if verdict.state != "unknown":
         return []
-    return [CheckResult("restart_store", "warn", {"reachable": False}, STORE_UNAVAILABLE)]
+    return [CheckResult("restart_store", "warn",
+                        {"reachable": False, "age_seconds": verdict.payload()["age_seconds"]},
+                        STORE_UNAVAILABLE)]
 
 
 @hookimpl
 def dashboard_worker_started(host: Host, pid: int) -> None:
-    """Start this worker's heartbeats; the restart that made it is now complete."""
-    recovery = recovery_of(host)
-    recovery.store.after_fork()
-    with never_into_gunicorn("first heartbeat"):
-        heartbeater = recovery.start_heartbeats(pid)
-        recovery.store.complete_pending(recovery.host_key, heartbeater.started_at)
+    """Start this worker's heartbeats and history refresher (threads; nothing here waits on the
+    store for longer than ``store_timeout_ms``)."""
+    with never_into_gunicorn("starting heartbeats and the history refresher"):
+        recovery_of(host).start_worker_threads(pid)
 
 
 @hookimpl
@@ -115,10 +122,13 @@ def dashboard_master_ready(host: Host, master_pid: int) -> None:
 
     watchdog = Watchdog(recovery.restarts, recovery.live_workers, host.clock,
                         settings.auto_recover_after_seconds, settings.watchdog_interval_seconds,
-                        reload_master)
+                        reload_master, recovery.contact)
     watchdog.start()
     recovery.watchdog = watchdog
+    # Before any worker forks (a thread running now could hand a child a held lock); a silent
+    # store costs at most its bound here, and only at start.
     with never_into_gunicorn("purging stale heartbeats"):
+        recovery.store.create_schema()
         recovery.store.purge_heartbeats(host.clock.now() - STALE_HEARTBEATS)
     logger.info("recovery watchdog started in master %s", master_pid)
 
