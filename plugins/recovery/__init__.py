@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from dashboard import contract, hookimpl
 from dashboard.checks import CheckResult
 from plugins.recovery.admin import AdminApi
@@ -42,6 +44,10 @@ def never_into_gunicorn(what: str) -> Iterator[None]:
     the whole server. Recovery bookkeeping is worth a log line, never an outage."""
     try:
         yield
+    except SQLAlchemyError as error:  # the store is down: one line, no driver text (§14)
+        logger.warning("recovery: %s failed (restart store: %s); serving continues", what,
+                       type(error).__name__)
+        logger.debug("recovery: %s failed", what, exc_info=True)
     except Exception:
         logger.exception("recovery: %s failed; serving continues", what)
 
