@@ -4,6 +4,11 @@ Every path does the same three things in the same order: decide under the store'
 (so two requests on two workers cannot both pass the policy), record the decision in the history,
 then act (signal the master) and append the audit line. Refused requests are recorded with
 ``decision = "refused"`` and never count as restarts.
+
+When the history store is silent (policy ``unknown``) or fails during the decision, the store is
+left out (§9.4): a plain request is refused with ``RESTART_HISTORY_UNAVAILABLE``; an acknowledged
+override (or a crash seen by the master) executes, is audited, and goes to the spool
+(:mod:`.spool`), which the workers' refreshers replay into the store when it answers again.
 """
 
 from __future__ import annotations

@@ -108,10 +108,11 @@ class Recovery:
         started_at = heartbeater.started_at
         store, key = self.store, self.host_key
 
-        def complete_restarts() -> None:  # the restart that made this worker is now complete
-            store.complete_pending(key, started_at)
+        def first_answer() -> None:
+            store.complete_pending(key, started_at)  # the restart that made this worker is done
+            heartbeater.beat()  # listed at once, not one heartbeat interval later
 
-        self.refresher.on_first_answer(complete_restarts)
+        self.refresher.on_first_answer(first_answer)
         self.refresher.start()
         if not heartbeater.running:
             heartbeater.start()
