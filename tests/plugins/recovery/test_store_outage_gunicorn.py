@@ -63,8 +63,10 @@ def policy_states(server: Server) -> dict[int, str]:
     raise AssertionError(f"only {states} answered")
 
 
-def p99_ms(server: Server, path: str, count: int = 30, **headers: str) -> tuple[float, list[Any]]:
-    """Nearest-rank p99 of ``count`` fresh-connection requests, and their bodies."""
+def p99_ms(server: Server, path: str, count: int = 100, **headers: str
+           ) -> tuple[float, list[Any]]:
+    """Nearest-rank p99 of ``count`` fresh-connection requests, and their bodies. Over 100
+    samples one scheduling outlier on a shared machine is tolerated, as a p99 should."""
     timings, bodies = [], []
     for _ in range(count):
         started = time.perf_counter()
