@@ -13,7 +13,6 @@ import os
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -33,8 +32,6 @@ HISTORY_UNAVAILABLE = contract.ErrorCode(
     "RESTART_HISTORY_UNAVAILABLE", 503, True,
     "The restart history store does not answer; retry later, or restart with override and "
     "acknowledge.")
-#: Heartbeat rows this old belong to masters that died without reaping their workers.
-STALE_HEARTBEATS = timedelta(hours=1)
 logger = logging.getLogger("dashboard.recovery")
 
 
@@ -131,11 +128,8 @@ def dashboard_master_ready(host: Host, master_pid: int) -> None:
                         reload_master, recovery.contact)
     watchdog.start()
     recovery.watchdog = watchdog
-    # Before any worker forks (a thread running now could hand a child a held lock); a silent
-    # store costs at most its bound here, and only at start.
-    with never_into_gunicorn("purging stale heartbeats"):
-        recovery.store.create_schema()
-        recovery.store.purge_heartbeats(host.clock.now() - STALE_HEARTBEATS)
+    # No store call here: a silent store must not delay the first workers. Stale heartbeats
+    # are purged by each worker's refresher at its first answer (Recovery.start_worker_threads).
     logger.info("recovery watchdog started in master %s", master_pid)
 
 

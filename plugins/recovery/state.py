@@ -39,6 +39,8 @@ SECTION = "recovery"
 
 #: Heartbeats are at least this frequent, whatever the watchdog interval.
 MAX_HEARTBEAT_INTERVAL_SECONDS = 5.0
+#: Heartbeat rows this old belong to masters that died without reaping their workers.
+STALE_HEARTBEATS = timedelta(hours=1)
 #: A starting worker waits this long (at most) for its first read of the history.
 FIRST_READ_WAIT_SECONDS = 1.0
 
@@ -106,11 +108,12 @@ class Recovery:
         self.store.after_fork()
         heartbeater = self._heartbeater(pid)
         started_at = heartbeater.started_at
-        store, key = self.store, self.host_key
+        store, key, clock = self.store, self.host_key, self.host.clock
 
         def first_answer() -> None:
             store.complete_pending(key, started_at)  # the restart that made this worker is done
             heartbeater.beat()  # listed at once, not one heartbeat interval later
+            store.purge_heartbeats(clock.now() - STALE_HEARTBEATS)  # masters killed outright
 
         self.refresher.on_first_answer(first_answer)
         self.refresher.start()

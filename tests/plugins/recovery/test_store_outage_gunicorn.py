@@ -147,3 +147,21 @@ def test_a_hanging_store_never_stalls_health_or_admin_and_overrides_are_replayed
         assert entry["reason"] == "override during a store outage"
         assert spool_lines(tmp_path) == [], "the spool is emptied once replayed"
         wait_for(lambda: "unknown" not in policy_states(server).values(), timeout=30)
+
+
+def test_a_host_whose_store_hangs_at_start_still_starts_and_serves(
+        tmp_path: Path, pg_url: str, proxy: FaultProxy) -> None:
+    proxy.hang()  # before the master and the workers ever reach the store
+    toml = PLUGINS + recovery_toml(tmp_path, store_url=proxy.url_for(pg_url),
+                                   store_timeout_ms=STORE_TIMEOUT_MS)
+    with gunicorn_server(tmp_path, toml, env=ENV, workers=2, ready_path="/livez") as server:
+        assert fresh(server, "/api/reports").status_code == 200
+        assert fresh(server, "/readyz").status_code == 200
+        states = wait_for(lambda: (s := policy_states(server)) and
+                          set(s.values()) == {"unknown"} and s, timeout=30)
+        assert len(states) == 2
+        status = fresh(server, "/admin/api/worker/status", **AUTH)
+        assert status.status_code == 200 and status.json()["data"]["restart_history"] == []
+        proxy.pass_through()
+        wait_for(lambda: set(policy_states(server).values()) == {"allowed"}, timeout=30)
+        settled_workers(server.url, 2)
