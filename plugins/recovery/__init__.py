@@ -99,7 +99,8 @@ def dashboard_health_checks(host: Host, deep: bool) -> list[CheckResult]:
     history must not pull a serving worker out of the load balancer."""
     recovery = recovery_of(host)
     verdict = recovery.verdict()
-    if verdict.state != "unknown":
+    # A worker whose first read is still under way is not an outage: warn only on failures.
+    if verdict.state != "unknown" or not recovery.contact.failing:
         return []
     return [CheckResult("restart_store", "warn",
                         {"reachable": False, "age_seconds": verdict.payload()["age_seconds"]},

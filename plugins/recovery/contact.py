@@ -67,6 +67,13 @@ class StoreContact:
         return failing and self.silent_for() >= self.silence_limit_seconds
 
     @property
+    def failing(self) -> bool:
+        """The latest attempt failed (whatever the silence so far)."""
+        with self._lock:
+            answered, failed = self._answered_at, self._failed_at
+        return failed is not None and (answered is None or failed >= answered)
+
+    @property
     def ever_answered(self) -> bool:
         with self._lock:
             return self._answered_at is not None
