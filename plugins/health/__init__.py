@@ -7,11 +7,13 @@ Hooks implemented here, each delegating to a small module:
   health paths and passes every other request through.
 * ``dashboard_host_closing``: the deep probe's pool is disposed.
 * ``dashboard_health_checks``: this plugin's own ``pool`` check (every time) and ``database``
-  check (``deep`` only); other plugins contribute theirs (the breaker its ``breaker`` check).
+  check: a real round trip for ``deep``, the last background probe
+  (:mod:`plugins.health.background`) otherwise; other plugins contribute theirs (the breaker its
+  ``breaker`` check).
 * ``dashboard_resilience_thresholds``: ``pool_saturation_warning`` / ``_critical``.
 * ``dashboard_recommendation``: the rules documented in :mod:`plugins.health.rules`.
-* ``dashboard_worker_started`` / ``dashboard_worker_exited``: readiness signals in the worker,
-  Prometheus multiprocess bookkeeping in the master.
+* ``dashboard_worker_started`` / ``dashboard_worker_exited``: readiness signals and the
+  background probe in the worker, Prometheus multiprocess bookkeeping in the master.
 """
 
 from __future__ import annotations
@@ -72,6 +74,10 @@ def dashboard_health_checks(host: Host, deep: bool) -> list[CheckResult]:
                          settings.pool_saturation_warning, settings.pool_saturation_critical)]
     if deep:
         checks.append(state.probe.check())
+    else:
+        background = state.background.check()  # the last background probe: no round trip
+        if background is not None:
+            checks.append(background)
     return checks
 
 
@@ -93,8 +99,10 @@ def dashboard_recommendation(host: Host, checks: Mapping[str, CheckResult]) -> R
 
 @hookimpl
 def dashboard_worker_started(host: Host, pid: int) -> None:
-    state_of(host).readiness.chain_drain_signals()
+    state = state_of(host)
+    state.readiness.chain_drain_signals()
     prometheus.prime_series()
+    state.background.start()  # after the fork, in the worker: threads do not survive a fork
 
 
 @hookimpl

@@ -2,7 +2,8 @@
 
 Status:
 
-* ``unhealthy`` (HTTP 503) when the ``database`` check (``/health/deep`` only) fails;
+* ``unhealthy`` (HTTP 503) when the ``database`` check fails (``/health/deep``'s own round
+  trip, or on ``/health`` the last background probe);
 * ``degraded`` (200) when any check warns or fails, or restart churn is exceeded;
 * ``healthy`` (200) otherwise.
 

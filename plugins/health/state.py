@@ -1,4 +1,4 @@
-"""What the health plugin keeps per host: memo, probe, readiness, pressure clock.
+"""What the health plugin keeps per host: memo, probe, background probe, readiness, pressure.
 
 The plugin module is shared by every host in a process (tests build many), so its state lives on
 the host under :data:`HEALTH` (``host.state``), never in module globals.
@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dashboard.types import StateKey
+from plugins.health.background import BackgroundProbe
 from plugins.health.memo import SingleFlightMemo
 from plugins.health.probe import DatabaseProbe
 from plugins.health.readiness import Readiness
@@ -27,10 +28,13 @@ class HealthState:
     settings: HealthSettings
     memo: SingleFlightMemo[dict[str, Any]]
     probe: DatabaseProbe
+    background: BackgroundProbe
     readiness: Readiness = field(default_factory=Readiness)
     pressure: PressureClock = field(default_factory=PressureClock)
 
     def close(self) -> None:
+        """Stop the background probe and release the probe's pool (host close)."""
+        self.background.close()
         self.probe.dispose()
 
 
@@ -43,10 +47,13 @@ def state_of(host: Host) -> HealthState:
     def create() -> HealthState:
         settings = host.plugin_settings(SECTION, HealthSettings)
         ttl = 0.0 if host.testing else float(settings.memo_ttl_seconds)
+        probe = DatabaseProbe(host.settings.database, settings.deep_timeout_ms)
+        period = 0.0 if host.testing else float(settings.refresh_seconds)
         return HealthState(
             settings=settings,
             memo=SingleFlightMemo(host.clock, ttl),
-            probe=DatabaseProbe(host.settings.database, settings.deep_timeout_ms),
+            probe=probe,
+            background=BackgroundProbe(probe.check, host.clock, period),
         )
 
     return host.state(HEALTH, create)

@@ -13,8 +13,9 @@ import os
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import contract, hookimpl
 from dashboard.checks import CheckResult
@@ -27,8 +28,10 @@ if TYPE_CHECKING:
     from dashboard.types import Host, WSGIApp
 
 STORE_UNAVAILABLE = "restart_store_unavailable"
-#: Heartbeat rows this old belong to masters that died without reaping their workers.
-STALE_HEARTBEATS = timedelta(hours=1)
+HISTORY_UNAVAILABLE = contract.ErrorCode(
+    "RESTART_HISTORY_UNAVAILABLE", 503, True,
+    "The restart history store does not answer; retry later, or restart with override and "
+    "acknowledge.")
 logger = logging.getLogger("dashboard.recovery")
 
 
@@ -38,6 +41,10 @@ def never_into_gunicorn(what: str) -> Iterator[None]:
     the whole server. Recovery bookkeeping is worth a log line, never an outage."""
     try:
         yield
+    except SQLAlchemyError as error:  # the store is down: one line, no driver text (§14)
+        logger.warning("recovery: %s failed (restart store: %s); serving continues", what,
+                       type(error).__name__)
+        logger.debug("recovery: %s failed", what, exc_info=True)
     except Exception:
         logger.exception("recovery: %s failed; serving continues", what)
 
@@ -49,6 +56,8 @@ def dashboard_settings_model() -> tuple[str, type[RecoverySettings]]:
 
 @hookimpl
 def dashboard_configure(host: Host) -> None:
+    if HISTORY_UNAVAILABLE.code not in contract.ERROR_CODES:
+        contract.register_error_code(HISTORY_UNAVAILABLE)
     recovery_of(host)
 
 
@@ -67,9 +76,8 @@ def dashboard_host_closing(host: Host) -> None:
 
 @hookimpl
 def dashboard_restart_policy(host: Host) -> dict[str, Any] | None:
-    verdict = recovery_of(host).verdict_or_none()
-    if verdict is None:
-        return None
+    """The policy as last read in the background (never waits on the store, §9.4)."""
+    verdict = recovery_of(host).verdict()
     return {"policy": verdict.payload(), "restart_churn": verdict.churn.payload()}
 
 
@@ -87,21 +95,24 @@ def dashboard_resilience_thresholds(host: Host) -> dict[str, float | int]:
 @hookimpl
 def dashboard_health_checks(host: Host, deep: bool) -> list[CheckResult]:
     """Nothing while the store answers (health reports churn from ``dashboard_restart_policy``);
-    ``restart_store`` as a warning when it does not. Never a failure: the restart history must
-    not pull a serving worker out of the load balancer."""
-    if recovery_of(host).verdict_or_none() is not None:
+    ``restart_store`` as a warning while the policy is ``unknown``. Never a failure: the restart
+    history must not pull a serving worker out of the load balancer."""
+    recovery = recovery_of(host)
+    verdict = recovery.verdict()
+    # A worker whose first read is still under way is not an outage: warn only on failures.
+    if verdict.state != "unknown" or not recovery.contact.failing:
         return []
-    return [CheckResult("restart_store", "warn", {"reachable": False}, STORE_UNAVAILABLE)]
+    return [CheckResult("restart_store", "warn",
+                        {"reachable": False, "age_seconds": verdict.payload()["age_seconds"]},
+                        STORE_UNAVAILABLE)]
 
 
 @hookimpl
 def dashboard_worker_started(host: Host, pid: int) -> None:
-    """Start this worker's heartbeats; the restart that made it is now complete."""
-    recovery = recovery_of(host)
-    recovery.store.after_fork()
-    with never_into_gunicorn("first heartbeat"):
-        heartbeater = recovery.start_heartbeats(pid)
-        recovery.store.complete_pending(recovery.host_key, heartbeater.started_at)
+    """Start this worker's heartbeats and history refresher (threads; nothing here waits on the
+    store for longer than ``store_timeout_ms``)."""
+    with never_into_gunicorn("starting heartbeats and the history refresher"):
+        recovery_of(host).start_worker_threads(pid)
 
 
 @hookimpl
@@ -115,11 +126,11 @@ def dashboard_master_ready(host: Host, master_pid: int) -> None:
 
     watchdog = Watchdog(recovery.restarts, recovery.live_workers, host.clock,
                         settings.auto_recover_after_seconds, settings.watchdog_interval_seconds,
-                        reload_master)
+                        reload_master, recovery.contact)
     watchdog.start()
     recovery.watchdog = watchdog
-    with never_into_gunicorn("purging stale heartbeats"):
-        recovery.store.purge_heartbeats(host.clock.now() - STALE_HEARTBEATS)
+    # No store call here: a silent store must not delay the first workers. Stale heartbeats
+    # are purged by each worker's refresher at its first answer (Recovery.start_worker_threads).
     logger.info("recovery watchdog started in master %s", master_pid)
 
 

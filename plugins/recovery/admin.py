@@ -129,29 +129,29 @@ class AdminApi:
 
     def worker_status(self, environ: WSGIEnviron) -> Response:
         self.recovery.ensure_listed(os.getpid())
-        verdict = self.recovery.verdict()
-        store = self.recovery.store
+        verdict, view = self.recovery.current()  # last background read: never waits (§9.4)
         return success_response(environ, {
             "worker_pid": os.getpid(),
             "master_pid": master_pid(),
-            "workers": [worker_payload(w) for w in self.recovery.live_workers()],
+            "workers": [worker_payload(w) for w in (view.workers if view else ())],
             "policy": verdict.payload(),
             "restart_churn": verdict.churn.payload(),
-            "restart_history": [restart_payload(r) for r in store.history(HISTORY_SHOWN)],
-            "last_restart": restart_payload(store.last_restart()),
+            "restart_history": [restart_payload(r)
+                                for r in (view.history[:HISTORY_SHOWN] if view else ())],
+            "last_restart": restart_payload(view.last_restart if view else None),
         })
 
     def system_status(self, environ: WSGIEnviron) -> Response:
         self.recovery.ensure_listed(os.getpid())
         checks = collect_checks(self.host, deep=False)
-        verdict = self.recovery.verdict()
+        verdict, view = self.recovery.current()
         breaker = checks.get("breaker")
         policy = {"policy": verdict.payload(), "restart_churn": verdict.churn.payload()}
         return success_response(environ, {
             "database": readings.database_figures(self.host, checks),
             "breaker": breaker.payload() if breaker is not None else None,
             "resilience": resilience_block(self.host, strongest_vote(self.host, checks), policy),
-            "workers": [worker_payload(w) for w in self.recovery.live_workers()],
+            "workers": [worker_payload(w) for w in (view.workers if view else ())],
             "restart_churn": verdict.churn.payload(),
         })
 
@@ -172,9 +172,11 @@ class AdminApi:
             return success_response(environ, {
                 "restart_id": outcome.restart_id, "decision": outcome.decision,
                 "policy_before": outcome.policy_before.payload()}, status=202)
-        retry_after = None
+        retry_after: float | None = None
         if outcome.error_code == "RESTART_COOLDOWN":
             retry_after = outcome.policy_before.cooldown_remaining_seconds
+        elif outcome.error_code == "RESTART_HISTORY_UNAVAILABLE":
+            retry_after = self.recovery.contact.silence_limit_seconds
         message = outcome.message or (outcome.policy_before.next_action
                                       if outcome.decision == "refused" else None)
         return error_response(environ, outcome.error_code, message, retry_after=retry_after)

@@ -1,4 +1,5 @@
-"""The restart policy: ``allowed``, ``cooling_down`` or ``blocked`` (CONTRACT §5).
+"""The restart policy: ``allowed``, ``cooling_down`` or ``blocked`` (CONTRACT §5), or
+``unknown`` while the history store does not answer (§9.4, see :func:`unknown_verdict`).
 
 Small composable rules in the spirit of tenacity's stop/wait objects: each rule looks at the times
 of the restarts that were executed (refused requests are never restarts, so they can neither count
@@ -10,7 +11,7 @@ here, so the logic is tested without sleeping.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -19,7 +20,7 @@ from dashboard.contract import plain_number, utc_timestamp
 if TYPE_CHECKING:
     from plugins.recovery.settings import RecoverySettings
 
-PolicyState = Literal["allowed", "cooling_down", "blocked"]
+PolicyState = Literal["allowed", "cooling_down", "blocked", "unknown"]
 
 
 def remaining_seconds(delta: timedelta) -> int:
@@ -91,6 +92,8 @@ class PolicyVerdict:
     cooldown_remaining_seconds: int
     next_action: str
     churn: ChurnStatus
+    #: Seconds since the restart history behind this verdict was read (0: read just now).
+    age_seconds: float | None = 0.0
 
     @property
     def allowed(self) -> bool:
@@ -98,7 +101,8 @@ class PolicyVerdict:
 
     def payload(self) -> dict[str, Any]:
         return {"state": self.state, "cooldown_remaining_seconds": self.cooldown_remaining_seconds,
-                "next_action": self.next_action}
+                "next_action": self.next_action, "age_seconds": (None if self.age_seconds is None
+                                                 else round(self.age_seconds, 3))}
 
 
 @dataclass(frozen=True)
@@ -135,3 +139,22 @@ class RestartPolicy:
                 f"wait {cooldown_left}s before restarting, or restart with override and "
                 "acknowledge", churn)
         return PolicyVerdict("allowed", 0, "restart allowed if needed", churn)
+
+
+def unknown_verdict(evaluated: PolicyVerdict, silent_seconds: float,
+                    limit_seconds: float) -> PolicyVerdict:
+    """The policy while the history store is silent: nobody can tell whether a restart would
+    churn. ``evaluated`` is the policy on what is still known (the last history read, plus the
+    restarts spooled since); its figures are kept, its state becomes ``unknown`` and
+    ``next_action`` says why."""
+    if evaluated.age_seconds is None:
+        why = ("the restart history store has not answered since this process started "
+               f"({silent_seconds:.0f}s ago)")
+    else:
+        why = (f"the restart history store has not answered for {silent_seconds:.0f}s "
+               f"(limit {plain_number(limit_seconds)}s = 3 x store_timeout_ms)")
+    return replace(
+        evaluated, state="unknown",
+        next_action=f"policy unknown: {why}; the watchdog is idle; a restart now needs override "
+                    "and acknowledge (it is audited, and replayed into the history when the store "
+                    "answers again)")

@@ -36,3 +36,5 @@ class RecoverySettings(SectionModel):
     @classmethod
     def _usable_url(cls, value: str) -> str:
         return check_database_url(value) if value else value
+    store_timeout_ms: int = Field(2000, ge=50, le=600_000, description="Connect and statement "
+                                  "bound of every history-store operation (50..600000).")

@@ -21,11 +21,14 @@ from dashboard.resilience import collect_checks, strongest_vote
 from dashboard.types import StateKey
 from plugins.recovery import readings
 from plugins.recovery.audit import AuditLog
+from plugins.recovery.contact import StoreContact
 from plugins.recovery.heartbeat import MISSED_BEATS_FOR_DEAD, Heartbeater, WorkerReading
 from plugins.recovery.lifecycle import WorkerExits
 from plugins.recovery.policy import PolicyVerdict, RestartPolicy
+from plugins.recovery.refresher import HistoryRefresher, StoreView
 from plugins.recovery.restarts import ConfigCheck, Restarts, master_pid
 from plugins.recovery.settings import RecoverySettings
+from plugins.recovery.spool import RestartSpool
 from plugins.recovery.store import Heartbeat, RestartStore, store_engine
 from plugins.recovery.watchdog import Watchdog
 
@@ -37,6 +40,10 @@ SECTION = "recovery"
 
 #: Heartbeats are at least this frequent, whatever the watchdog interval.
 MAX_HEARTBEAT_INTERVAL_SECONDS = 5.0
+#: Heartbeat rows this old belong to masters that died without reaping their workers.
+STALE_HEARTBEATS = timedelta(hours=1)
+#: A starting worker waits this long (at most) for its first read of the history.
+FIRST_READ_WAIT_SECONDS = 1.0
 
 
 def host_key() -> str:
@@ -54,47 +61,80 @@ class Recovery:
     restarts: Restarts
     heartbeat_interval: float
     exits: WorkerExits
+    contact: StoreContact
+    refresher: HistoryRefresher
     heartbeater: Heartbeater | None = None
     watchdog: Watchdog | None = None
 
     @classmethod
     def build(cls, host: Host) -> Recovery:
+        """Wire the parts. Never connects: a store that is down (or hangs) at start must not
+        stop the host from starting; the schema is created on first real use."""
         settings = host.plugin_settings(SECTION, RecoverySettings)
-        store = RestartStore(store_engine(settings.store_url, host.runtime_dir))
-        try:
-            store.create_schema()
-        except SQLAlchemyError as error:  # serve anyway; the store is set up on first use
-            logger.warning("restart store unavailable at start (%s); admin and restart history "
-                           "are degraded until it answers", type(error).__name__)
+        timeout_seconds = settings.store_timeout_ms / 1000
+        store = RestartStore(store_engine(settings.store_url, host.runtime_dir,
+                                          settings.store_timeout_ms))
         key = host_key()
-        restarts = Restarts(store, RestartPolicy.from_settings(settings),
-                            AuditLog(settings.audit_log), host.clock, key,
-                            disk_config_check(host))
+        policy = RestartPolicy.from_settings(settings)
+        contact = StoreContact(host.clock, timeout_seconds)
+        spool = RestartSpool(host.runtime_dir)
         interval = min(settings.watchdog_interval_seconds, MAX_HEARTBEAT_INTERVAL_SECONDS)
-        return cls(host, settings, store, restarts, interval, WorkerExits(restarts, store, key))
+        refresher = HistoryRefresher(store, policy, spool, contact, host.clock, key,
+                                     timedelta(seconds=interval * MISSED_BEATS_FOR_DEAD))
+        restarts = Restarts(store, policy, AuditLog(settings.audit_log), host.clock, key,
+                            contact=contact, spool=spool, last_known=refresher.verdict,
+                            on_spooled=refresher.note_spooled,
+                            config_problems=disk_config_check(host))
+        return cls(host, settings, store, restarts, interval, WorkerExits(restarts, store, key),
+                   contact, refresher)
 
     @property
     def host_key(self) -> str:
         return self.restarts.host_key
 
-    def verdict(self) -> PolicyVerdict:
-        return self.restarts.verdict()
+    def current(self) -> tuple[PolicyVerdict, StoreView | None]:
+        """The policy and the history as last read, for the request path: never waits on the
+        store while the background refresher runs; without one, reads inline (bounded)."""
+        if not self.refresher.running:
+            self.refresher.refresh()
+        return self.refresher.verdict(), self.refresher.view()
 
-    def start_heartbeats(self, pid: int) -> Heartbeater:
-        """Beat now, then every interval on a daemon thread (gunicorn workers; idempotent)."""
+    def verdict(self) -> PolicyVerdict:
+        return self.current()[0]
+
+    def start_worker_threads(self, pid: int) -> None:
+        """In a gunicorn worker after fork: heartbeats and the history refresher, each on a
+        daemon thread. Waits at most a second (``store_timeout_ms`` if shorter) for the first
+        read, so a fresh worker shows a real policy rather than ``unknown`` when the store
+        answers."""
+        self.store.after_fork()
         heartbeater = self._heartbeater(pid)
+        started_at = heartbeater.started_at
+        store, key, clock = self.store, self.host_key, self.host.clock
+
+        def first_answer() -> None:
+            store.complete_pending(key, started_at)  # the restart that made this worker is done
+            heartbeater.beat()  # listed at once, not one heartbeat interval later
+            store.purge_heartbeats(clock.now() - STALE_HEARTBEATS)  # masters killed outright
+
+        self.refresher.on_first_answer(first_answer)
+        self.refresher.start()
         if not heartbeater.running:
             heartbeater.start()
-            heartbeater.beat()
-        return heartbeater
+        self.refresher.first_attempt.wait(min(self.contact.timeout_seconds,
+                                              FIRST_READ_WAIT_SECONDS))
 
     def ensure_listed(self, pid: int) -> None:
         """Under gunicorn the heartbeat thread keeps this worker listed. A process serving
         without gunicorn (dev server, test client) gets no thread it could never stop; it beats
-        when the admin API lists the workers, so it lists itself."""
+        when the admin API lists the workers, so it lists itself (bounded; errors logged)."""
         heartbeater = self._heartbeater(pid)
         if not heartbeater.running:
-            heartbeater.beat()
+            try:
+                heartbeater.beat()
+            except SQLAlchemyError as error:
+                self.contact.failed(error)
+                logger.warning("heartbeat failed (%s)", type(error).__name__)
 
     def _heartbeater(self, pid: int) -> Heartbeater:
         if self.heartbeater is None:
@@ -109,20 +149,15 @@ class Recovery:
                                            self.heartbeat_interval, read)
         return self.heartbeater
 
-    def verdict_or_none(self) -> PolicyVerdict | None:
-        """The verdict, or ``None`` when the store cannot be read (logged, never raised)."""
-        try:
-            return self.restarts.verdict()
-        except SQLAlchemyError as error:
-            logger.warning("restart store unavailable (%s)", type(error).__name__)
-            return None
-
     def live_workers(self) -> list[Heartbeat]:
-        """Workers of this host that beat within the last three intervals."""
+        """Workers of this host that beat within the last three intervals (reads the store:
+        for the master's watchdog, never for the request path)."""
         horizon = timedelta(seconds=self.heartbeat_interval * MISSED_BEATS_FOR_DEAD)
         return self.store.workers(self.host_key, self.host.clock.now() - horizon)
 
     def close(self) -> None:
+        """Stop the threads and release the store's connections; idempotent."""
+        self.refresher.stop()
         for part in (self.heartbeater, self.watchdog):
             if part is not None:
                 part.stop()

@@ -13,9 +13,10 @@ gates it and its calls never count as the app's database outcomes.
 
 from __future__ import annotations
 
+import math
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,10 +44,11 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.types import TypeDecorator
 
 from dashboard.db import exclude_from_observation
+from plugins.recovery.deadline import StoreDeadlines
 
 #: Rows kept in the restart history; the admin API shows the newest 50 of them.
 HISTORY_LIMIT = 500
-SQLITE_BUSY_TIMEOUT_SECONDS = 10
+DEFAULT_STORE_TIMEOUT_MS = 2000
 IMMEDIATE_OPTION = "recovery_write_lock"
 #: ``create_schema`` tries this often, pausing 0.05 s, 0.1 s, 0.2 s ... (halved at random).
 SCHEMA_ATTEMPTS = 6
@@ -135,23 +137,41 @@ class Heartbeat:
     recover_since: datetime | None
 
 
-def store_engine(store_url: str, runtime_dir: Path) -> Engine:
-    """The engine for ``store_url``, or a SQLite file in ``runtime_dir`` when it is empty."""
+def store_engine(store_url: str, runtime_dir: Path,
+                 timeout_ms: int = DEFAULT_STORE_TIMEOUT_MS) -> Engine:
+    """The engine for ``store_url``, or a SQLite file in ``runtime_dir`` when it is empty.
+
+    Every operation is bounded by ``timeout_ms`` (``store_timeout_ms``): the connect timeout
+    (PostgreSQL counts whole seconds, at least 2), the statement timeout (PostgreSQL
+    ``statement_timeout``; SQLite's busy timeout), the pool wait, and
+    :class:`~plugins.recovery.deadline.StoreDeadlines`, which cuts a connection held past the
+    bound when the network goes silent. Creating the engine never connects.
+    """
+    seconds = timeout_ms / 1000
     if not store_url:
         runtime_dir.mkdir(parents=True, exist_ok=True)
         store_url = f"sqlite:///{(runtime_dir / 'recovery.sqlite3').resolve()}"
     url = make_url(store_url)
     if url.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
+        engine = create_engine(url, connect_args={"timeout": seconds,
                                                   "check_same_thread": False})
-        _sqlite_wal_and_immediate(engine)
-    else:
-        engine = create_engine(url, pool_size=2, max_overflow=2, pool_pre_ping=True,
-                               pool_timeout=10)
+        _sqlite_wal_and_immediate(engine, timeout_ms)
+        return exclude_from_observation(engine)
+    connect_args: dict[str, Any] = {}
+    if url.get_backend_name() == "postgresql":
+        connect_args["connect_timeout"] = max(1, math.ceil(seconds))
+        options = " ".join(filter(None, [url.query.get("options") or "",  # type: ignore[list-item]
+                                         f"-c statement_timeout={timeout_ms}"]))
+        connect_args["options"] = options
+    # No pre-ping: it would run before the deadline is armed. A connection the server dropped
+    # fails one operation, is invalidated, and the next operation reconnects.
+    engine = create_engine(url, pool_size=2, max_overflow=2, pool_pre_ping=False,
+                           pool_timeout=seconds, pool_recycle=300, connect_args=connect_args)
+    StoreDeadlines(seconds).attach(engine)
     return exclude_from_observation(engine)
 
 
-def _sqlite_wal_and_immediate(engine: Engine) -> None:
+def _sqlite_wal_and_immediate(engine: Engine, busy_timeout_ms: int) -> None:
     """WAL lets readers and one writer work at once; ``BEGIN IMMEDIATE`` takes the write lock
     up front so a read-then-write decision cannot be overtaken by another process."""
 
@@ -160,7 +180,7 @@ def _sqlite_wal_and_immediate(engine: Engine) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -231,6 +251,22 @@ class RestartStore:
                                     .offset(self.history_limit).limit(1)).scalar()
         if newest is not None:
             connection.execute(delete(restarts).where(restarts.c.seq <= newest))
+
+    def add_missing(self, records: Sequence[RestartRecord]) -> int:
+        """Insert the restarts whose id is not stored yet (a spool replay); how many were new."""
+        if not records:
+            return 0
+        with self.exclusive() as connection:
+            ids = [record.id for record in records]
+            known = set(connection.execute(select(restarts.c.id)
+                                           .where(restarts.c.id.in_(ids))).scalars())
+            added = 0
+            for record in records:
+                if record.id not in known:
+                    self.add_restart(connection, record)
+                    known.add(record.id)
+                    added += 1
+        return added
 
     def set_decision(self, restart_id: str, decision: str) -> None:
         with self.writing() as connection:

@@ -136,6 +136,7 @@ def test_a_cancelled_confirmation_sends_nothing(page: Page, server: Server) -> N
 def test_operator_restarts_workers_with_reason_override_and_acknowledgement(
         tokyo_page: Page, server: Server) -> None:
     page = tokyo_page
+    wait_for_new_workers(server, set())  # listings come from the background read (~1 s old)
     sign_in(page, server)
     policy = page.get_by_test_id("policy-line")
     expect(policy).to_have_text("Restarts: allowed.")

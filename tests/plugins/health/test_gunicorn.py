@@ -83,7 +83,8 @@ def metric_value(text: str, name: str) -> float:
 
 def test_production_memo_probes_once_per_worker_and_metrics_sum(
         tmp_path: Path, pg_url: str, proxy: FaultProxy) -> None:
-    toml = config("production", proxy.url_for(pg_url), "[plugins.health]\nmemo_ttl_seconds = 60")
+    toml = config("production", proxy.url_for(pg_url),  # no background probe: count deep ones
+                  "[plugins.health]\nmemo_ttl_seconds = 60\nrefresh_seconds = 0")
     with gunicorn_server(tmp_path, toml, ready_path="/livez") as server:
         bodies = deep_until_both_workers(server, at_least=30)
         pids = {body["worker_pid"] for body in bodies}
@@ -171,8 +172,9 @@ def test_faults_turn_into_honest_statuses(tmp_path: Path, pg_url: str, proxy: Fa
 
 def test_probe_storm_on_one_worker_costs_one_probe(tmp_path: Path, pg_url: str,
                                                    proxy: FaultProxy) -> None:
-    toml = config("production", proxy.url_for(pg_url), "[plugins.health]\nmemo_ttl_seconds = 2",
-                  workers=1, threads=8)
+    toml = config("production", proxy.url_for(pg_url),
+                  "[plugins.health]\nmemo_ttl_seconds = 2\nrefresh_seconds = 0", workers=1,
+                  threads=8)
     with gunicorn_server(tmp_path, toml, ready_path="/livez", workers=1,
                          env={"HEALTH_TEST_SLOW_CHECK_MS": "800"}) as server:
         assert fresh_get(server, "/health/deep").json()["cache"]["hit"] is False

@@ -39,11 +39,14 @@ def test_crash_cooldown_churn_and_override_on_a_real_master(tmp_path: Path) -> N
     with gunicorn_server(tmp_path, recovery_toml(tmp_path), env=ENV, workers=2) as server:
         first = settled_workers(server.url, 2)
 
-        # Every worker reports the same workers and history.
-        answers = status_from_each_worker(server.url, first)
-        listings = [({w["pid"] for w in a["workers"]}, a["restart_history"])
+        # Every worker reports the same workers and history (each from its background read,
+        # about a second old at most).
+        def listings() -> list[tuple[set[int], list]]:
+            answers = status_from_each_worker(server.url, first)
+            return [({w["pid"] for w in a["workers"]}, a["restart_history"])
                     for a in answers.values()]
-        assert listings[0] == listings[1] == (first, [])
+
+        wait_for(lambda: (seen := listings())[0] == seen[1] == (first, []))
 
         # A worker killed with SIGKILL is a crash restart, in history and audit.
         victim = min(first)
@@ -64,8 +67,8 @@ def test_crash_cooldown_churn_and_override_on_a_real_master(tmp_path: Path) -> N
         assert cooling.json()["error"]["code"] == "RESTART_COOLDOWN"
         retry_after = int(cooling.headers["Retry-After"])
         assert retry_after == cooling.json()["meta"]["retry_after_seconds"]
-        remaining = admin_get(server.url, "/admin/api/worker/status")["policy"][
-            "cooldown_remaining_seconds"]
+        remaining = wait_for(lambda: admin_get(server.url, "/admin/api/worker/status")[
+            "policy"]["cooldown_remaining_seconds"])  # once this worker's view has the crash
         assert 0 <= retry_after - remaining <= 2 and 50 <= retry_after <= 60
         assert audit_records(tmp_path)[-1]["decision"] == "refused"
 

@@ -23,7 +23,7 @@ def policy() -> RestartPolicy:
 def test_no_restarts_is_allowed(policy: RestartPolicy) -> None:
     verdict = policy.evaluate([], at(0))
     assert verdict.payload() == {"state": "allowed", "cooldown_remaining_seconds": 0,
-                                 "next_action": "restart allowed if needed"}
+                                 "next_action": "restart allowed if needed", "age_seconds": 0.0}
     assert verdict.churn.payload() == {"window_seconds": 600, "threshold": 3, "count": 0,
                                        "exceeded": False}
 
