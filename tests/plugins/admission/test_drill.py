@@ -48,6 +48,9 @@ def test_a_locked_database_keeps_probes_fast_and_sheds_app_requests(
     config = f"""
         [dashboard]
         environment = "production"
+        # Without fallback: with it, the warmed reports would be answered from the kept data
+        # instead of OVERLOADED, and this drill counts the sheds themselves.
+        plugins = ["redaction", "admission", "breaker", "degradation", "health", "recovery"]
         [server]
         threads = 4
         timeout = 60
