@@ -74,7 +74,14 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from dashboard.runtime_lock import RuntimeDirError, check_runtime_dir
+
     settings = load_settings()
+    try:
+        check_runtime_dir(settings.dashboard.runtime_dir)
+    except RuntimeDirError as error:
+        print(error, file=sys.stderr)
+        return EXIT_INVALID
     if settings.config_path is None:
         print(f"config: no file read ({os.environ.get(CONFIG_PATH_ENV) or DEFAULT_CONFIG_PATH} "
               "not found): defaults and environment only (valid)")

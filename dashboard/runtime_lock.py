@@ -20,6 +20,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import tempfile
 from pathlib import Path
 
 LOCK_NAME = "host.lock"
@@ -65,11 +66,32 @@ def hold_runtime_dir(directory: Path, min_free_bytes: int = MIN_FREE_BYTES) -> i
         raise RuntimeDirError(f"{where} cannot be written ({_reason(error)})") from None
     if free < min_free_bytes:
         os.close(fd)
-        raise RuntimeDirError(
-            f"{where} has {free // 1024} KiB free; the host needs at least "
+        raise RuntimeDirError(_too_full(where, free, min_free_bytes))
+    return fd
+
+
+def check_runtime_dir(directory: Path, min_free_bytes: int = MIN_FREE_BYTES) -> None:
+    """What ``dashboard check`` asks: could a host use ``directory``? (No lock is taken: a host
+    running there is no reason for ``check`` to fail.) Raises :class:`RuntimeDirError`."""
+    directory = directory.absolute()
+    where = f"dashboard.runtime_dir: {directory}"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory) as probe:
+            probe.write(b"x")
+            probe.flush()
+        free = _free_bytes(directory)
+    except OSError as error:
+        raise RuntimeDirError(f"{where} cannot be created or written "
+                              f"({_reason(error)})") from None
+    if free < min_free_bytes:
+        raise RuntimeDirError(_too_full(where, free, min_free_bytes))
+
+
+def _too_full(where: str, free: int, min_free_bytes: int) -> str:
+    return (f"{where} has {free // 1024} KiB free; the host needs at least "
             f"{min_free_bytes // 1024} KiB there (its metrics files are memory-mapped: a full "
             "disk would kill workers with SIGBUS)")
-    return fd
 
 
 def holder_pid(directory: Path) -> int | None:

@@ -8,7 +8,7 @@ from dashboard.sections import SectionModel
 
 
 class FallbackSettings(SectionModel):
-    """Paths whose last good answer may stand in for a degraded one (CONTRACT §12)."""
+    """Paths whose last good answer may stand in for a degraded one."""
 
     paths: list[str] = Field(
         default_factory=lambda: ["/api/reports/*"],

@@ -22,15 +22,13 @@ result as ``checks.database`` with its ``age_seconds``. A failed probe makes ``/
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from dashboard.checks import CheckResult
 from dashboard.clock import Clock
-
-logger = logging.getLogger("dashboard.health")
+from dashboard.periodic import PeriodicThread
 
 
 @dataclass(frozen=True)
@@ -50,8 +48,8 @@ class BackgroundProbe:
         self.period = period
         self._reading: ProbeReading | None = None
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = PeriodicThread("health-background-probe", period, self.tick,
+                                    run_first=True)
         self.ticks = 0
 
     @property
@@ -60,7 +58,7 @@ class BackgroundProbe:
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._loop.running
 
     def tick(self) -> CheckResult:
         """One probe now; its result becomes what ``/health`` shows. Never raises."""
@@ -89,30 +87,11 @@ class BackgroundProbe:
         """Start the thread (idempotent); ``False`` when the period is 0 (off)."""
         if not self.enabled:
             return False
-        if self.running:
-            return True
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="health-background-probe",
-                                        daemon=True)
-        self._thread.start()
+        self._loop.start()
         return True
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the thread; a probe in progress ends within its own bound."""
-        self._stop.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
+        self._loop.stop(timeout)
 
     stop = close
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            started = self._clock.monotonic()
-            try:
-                self.tick()
-            except BaseException:  # pragma: no cover - tick() catches; the thread must live
-                logger.exception("background health probe: unexpected error")
-            left = self.period - (self._clock.monotonic() - started)
-            if left > 0:
-                self._stop.wait(left)

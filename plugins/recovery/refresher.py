@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from dashboard.clock import Clock
+from dashboard.periodic import PeriodicThread
 from plugins.recovery.contact import StoreContact
 from plugins.recovery.policy import PolicyVerdict, RestartPolicy, unknown_verdict
 from plugins.recovery.spool import RestartSpool
@@ -72,8 +73,8 @@ class HistoryRefresher:
         self._view: StoreView | None = None
         self._spooled: tuple[RestartRecord, ...] = ()
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = PeriodicThread("recovery-refresher", self.interval, self.refresh,
+                                    run_first=True)
         self.first_attempt = threading.Event()
         self._outage_logged = False
 
@@ -159,29 +160,11 @@ class HistoryRefresher:
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._loop.running
 
     def start(self) -> None:
         """Refresh now and then every :attr:`interval` on a daemon thread (idempotent)."""
-        if self.running:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="recovery-refresher",
-                                        daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            started = self.clock.monotonic()
-            try:
-                self.refresh()
-            except BaseException:  # pragma: no cover - refresh() catches; never die silently
-                logger.exception("restart history refresher: unexpected error")
-            spent = self.clock.monotonic() - started
-            self._stop.wait(max(0.05, self.interval - spent))
+        self._loop.stop(timeout)

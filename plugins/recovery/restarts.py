@@ -154,17 +154,9 @@ class Restarts:
             return self._without_store(restart_id, request, reloader, source, event, problems)
         if self.contact is not None:
             self.contact.answered()
-        if decision == "executed":
-            assert reloader is not None
-            try:
-                reloader()
-            except OSError as error:
-                logger.error("restart %s: cannot signal the master (%s)", restart_id,
-                             type(error).__name__)
-                self.store.set_decision(restart_id, "failed")
-                decision, code = "failed", "RESTART_UNAVAILABLE"
-            else:
-                count_restart(source)
+        if decision == "executed" and not self._signal(restart_id, reloader, source):
+            self.store.set_decision(restart_id, "failed")
+            decision, code = "failed", "RESTART_UNAVAILABLE"
         self._audit(now, event, request, verdict, decision, restart_id)
         logger.info("restart %s (%s) %s: policy %s", restart_id, source, decision, verdict.state)
         return RestartOutcome(restart_id, decision, verdict, code)
@@ -216,20 +208,26 @@ class Restarts:
         else:
             decision, code = "refused", HISTORY_UNAVAILABLE
         if decision == "executed":
-            assert reloader is not None
-            try:
-                reloader()
-            except OSError as error:
-                logger.error("restart %s: cannot signal the master (%s)", restart_id,
-                             type(error).__name__)
-                decision, code = "failed", "RESTART_UNAVAILABLE"
-            else:
-                count_restart(source)
+            if self._signal(restart_id, reloader, source):
                 self._spool(self._record(restart_id, now, source, request, "executed"))
+            else:
+                decision, code = "failed", "RESTART_UNAVAILABLE"
         self._audit(now, event, request, verdict, decision, restart_id)
         logger.warning("restart %s (%s) %s without the history store: policy unknown",
                        restart_id, source, decision)
         return RestartOutcome(restart_id, decision, verdict, code)
+
+    def _signal(self, restart_id: str, reloader: Reloader | None, source: str) -> bool:
+        """Ask the master to reload; ``False`` (logged) when it cannot be signalled."""
+        assert reloader is not None
+        try:
+            reloader()
+        except OSError as error:
+            logger.error("restart %s: cannot signal the master (%s)", restart_id,
+                         type(error).__name__)
+            return False
+        count_restart(source)
+        return True
 
     def _spool(self, record: RestartRecord) -> None:
         assert self.spool is not None

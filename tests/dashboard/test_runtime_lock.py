@@ -118,3 +118,24 @@ def test_a_full_runtime_dir_is_refused_at_start_not_a_sigbus_loop(tmp_path: Path
     [line] = lines(result)
     assert line.startswith(f"dashboard.runtime_dir: {tiny} has ") and "KiB free" in line, line
     assert "SIGBUS" in line
+
+
+def test_check_reports_an_unusable_runtime_dir_as_one_line_exit_2(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where a directory should be\n")
+    config = tmp_path / "c.toml"
+    config.write_text(f'[dashboard]\nruntime_dir = "{blocker / "run"}"\n')
+    result = subprocess.run([sys.executable, "-m", "dashboard", "check", "--config", str(config)],
+                            cwd=tmp_path, env=server_env({}), capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2, result
+    assert lines(result) == [f"dashboard.runtime_dir: {blocker / 'run'} cannot be created or "
+                             "written (ENOTDIR: Not a directory)"]
+
+
+def test_check_passes_while_a_host_holds_the_runtime_dir(tmp_path: Path) -> None:
+    with gunicorn_server(tmp_path, TOML, workers=1) as server:
+        result = subprocess.run([sys.executable, "-m", "dashboard", "check", "--config",
+                                 str(server.config_path)], cwd=tmp_path,
+                                env=server_env({}), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
