@@ -1,10 +1,10 @@
 """Keeping answers off the request path: a small bounded hand-off and one writer thread per worker.
 
 The request thread only hands over the body chunks it already passed to the client (a dict
-assignment under a lock and a notify: about a microsecond); parsing, validating and writing happen
-in the writer thread. Pending answers are coalesced by key (a newer answer replaces one not yet
-written), and when ``capacity`` distinct keys are pending the new one is dropped: keeping is best
-effort, a request never waits for it.
+assignment under a lock, and a notify only when the writer was idle); parsing, validating and
+writing happen in the writer thread. Pending answers are coalesced by key (a newer answer
+replaces one not yet written), and when ``capacity`` distinct keys are pending the new one is
+dropped: keeping is best effort, a request never waits for it.
 """
 
 from __future__ import annotations
@@ -45,13 +45,16 @@ class AnswerWriter:
         with self._cond:
             if self._stopping:
                 return False
-            if key not in self._pending and len(self._pending) >= self.capacity:
+            pending = self._pending
+            if key not in pending and len(pending) >= self.capacity:
                 self.dropped += 1
                 return False
-            self._pending[key] = (stored_at, chunks)
+            was_idle = not pending
+            pending[key] = (stored_at, chunks)
             if self._thread is None or self._pid != os.getpid():
                 self._start()
-            self._cond.notify()
+            if was_idle:  # a busy writer takes the new key in its next batch
+                self._cond.notify()
         return True
 
     def _start(self) -> None:
