@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from overhead import call, per_request_us  # the same measurement as overhead.py
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
@@ -38,31 +41,6 @@ def ping_app(host: Any = None) -> Any:
                         content_type="application/json")
 
     return app
-
-
-def _call(app: Any, template: dict[str, Any]) -> str:
-    environ = dict(template)
-    status: list[str] = []
-    body = app(environ, lambda s, headers, exc_info=None: status.append(s))
-    for _ in body:
-        pass
-    close = getattr(body, "close", None)
-    if close is not None:
-        close()
-    return status[-1]
-
-
-def per_request_us(app: Any, path: str, requests: int, rounds: int = 5) -> float:
-    template = EnvironBuilder(path=path).get_environ()
-    for _ in range(min(200, requests)):
-        _call(app, template)
-    samples = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        for _ in range(requests):
-            _call(app, template)
-        samples.append((time.perf_counter() - started) / requests * 1e6)
-    return statistics.median(samples)
 
 
 def host_for(base: Path, plugins: list[str], factory: str, extra: str = "") -> Any:
@@ -130,7 +108,7 @@ def main() -> None:
         app = host.build_app()
         state = host.find_state(FALLBACK)
         assert state is not None
-        _call(app, EnvironBuilder(path=REPORT).get_environ())
+        call(app, EnvironBuilder(path=REPORT).get_environ())
         state.writer.flush()
 
         def timed(down: bool) -> float:
@@ -142,7 +120,7 @@ def main() -> None:
             live_samples.append(timed(False))
             stand_in_samples.append(timed(True))
         DOWN["down"] = True
-        assert _call(app, EnvironBuilder(path=REPORT).get_environ()) == "200 OK"
+        assert call(app, EnvironBuilder(path=REPORT).get_environ()) == "200 OK"
         live, stand_in = statistics.median(live_samples), statistics.median(stand_in_samples)
         print(f"{'live vs stand-in':<22}{live:>12.1f}{stand_in:>10.1f}"
               f"{stand_in - live:>10.1f}{stand_in / live:>8.3f}   (live | stand-in us/req)")

@@ -36,14 +36,17 @@ def ping_app(host: Any = None) -> Any:
     return app
 
 
-def call(app: Any, environ_template: dict[str, Any]) -> None:
+def call(app: Any, environ_template: dict[str, Any]) -> str:
+    """One WSGI request through ``app``, body read and closed; the status line it answered."""
     environ = dict(environ_template)
-    body = app(environ, lambda status, headers, exc_info=None: None)
+    status: list[str] = []
+    body = app(environ, lambda line, headers, exc_info=None: status.append(line))
     for _ in body:
         pass
     close = getattr(body, "close", None)
     if close is not None:
         close()
+    return status[-1]
 
 
 def per_request_us(app: Any, path: str, requests: int, rounds: int = 5) -> float:
