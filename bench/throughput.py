@@ -21,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -43,13 +44,10 @@ def wait_until_serving(url: str, timeout: float = 60) -> None:
 
 
 @contextlib.contextmanager
-def bare_gunicorn(workers: int, threads: int) -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", str(workers), "--threads",
-         str(threads), "-b", f"127.0.0.1:{port}", "--access-logfile", "-", "--chdir", str(BENCH),
-         "overhead:ping_app()"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def serving(argv: list[str], port: int, **popen: Any) -> Iterator[str]:
+    """Run ``argv`` (output discarded) until its ``/ping`` on ``port`` answers; yield that URL."""
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               **popen)
     try:
         url = f"http://127.0.0.1:{port}/ping"
         wait_until_serving(url)
@@ -59,8 +57,16 @@ def bare_gunicorn(workers: int, threads: int) -> Iterator[str]:
         process.wait(30)
 
 
-@contextlib.contextmanager
-def dashboard_serve(workers: int, threads: int, tmp: Path) -> Iterator[str]:
+def bare_gunicorn(workers: int, threads: int) -> contextlib.AbstractContextManager[str]:
+    port = free_port()
+    return serving(
+        [sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", str(workers), "--threads",
+         str(threads), "-b", f"127.0.0.1:{port}", "--access-logfile", "-", "--chdir", str(BENCH),
+         "overhead:ping_app()"], port)
+
+
+def dashboard_serve(workers: int, threads: int, tmp: Path
+                    ) -> contextlib.AbstractContextManager[str]:
     port = free_port()
     plugins = ", ".join(f'"{name}"' for name in BUILTIN_PLUGINS)
     config = tmp / "throughput.toml"
@@ -69,16 +75,8 @@ def dashboard_serve(workers: int, threads: int, tmp: Path) -> Iterator[str]:
                       f"workers = {workers}\nthreads = {threads}\n"
                       f'[database]\nurl = "sqlite:///{tmp / "db.sqlite"}"\n')
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(BENCH), str(REPO)])}
-    process = subprocess.Popen([sys.executable, "-m", "dashboard", "serve", "--config",
-                                str(config)], cwd=tmp, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        url = f"http://127.0.0.1:{port}/ping"
-        wait_until_serving(url)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(30)
+    return serving([sys.executable, "-m", "dashboard", "serve", "--config", str(config)], port,
+                   cwd=tmp, env=env)
 
 
 def wrk(url: str, seconds: int, connections: int) -> tuple[float, int]:
