@@ -7,13 +7,14 @@ injected into the page under test, never served by the app.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Browser, Page
 
+from tests.dashboard.static.browser import fresh_page
+from tests.dashboard.static.browser import screenshot as artifact_screenshot
 from tests.support.server import REPO_ROOT
 
 AXE = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -22,20 +23,10 @@ WIDE, NARROW = 1400, 400
 BANNER = '[data-testid="degraded-banner"]'
 
 
-@contextmanager
 def person_page(browser: Browser, *, width: int = WIDE, timezone: str = "UTC",
-                locale: str = "en-US") -> Iterator[Page]:
+                locale: str = "en-US") -> AbstractContextManager[Page]:
     """A page in a fresh context of the given width, zone and locale; fails on any JS error."""
-    context = browser.new_context(viewport={"width": width, "height": 900},
-                                  timezone_id=timezone, locale=locale)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    try:
-        yield page
-        assert errors == [], f"JavaScript errors on the page: {errors}"
-    finally:
-        context.close()
+    return fresh_page(browser, width=width, height=900, timezone=timezone, locale=locale)
 
 
 def axe_violations(page: Page, impacts: tuple[str, ...] = ("serious", "critical")) -> list[Any]:
@@ -51,11 +42,8 @@ def axe_violations(page: Page, impacts: tuple[str, ...] = ("serious", "critical"
 
 
 def screenshot(page: Page, name: str) -> Path:
-    """A full-page screenshot in test-artifacts/screenshots/ (gitignored)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
+    """A full-page screenshot ``test-artifacts/screenshots/<name>.png``."""
+    return artifact_screenshot(page, f"{name}.png", SCREENSHOTS)
 
 
 def horizontal_overflow(page: Page) -> int:

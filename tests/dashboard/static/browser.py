@@ -50,9 +50,16 @@ def chromium() -> Iterator[Browser]:
 
 
 @contextmanager
-def fresh_page(browser: Browser) -> Iterator[Page]:
-    """A page in its own context; closing it cancels anything the test left running."""
-    context = browser.new_context(viewport={"width": 1100, "height": 800})
+def fresh_page(browser: Browser, *, width: int = 1100, height: int = 800,
+               timezone: str | None = None, locale: str | None = None) -> Iterator[Page]:
+    """A page in its own context (closing it cancels anything the test left running); fails on
+    any JavaScript error. ``timezone`` and ``locale`` as a person's browser would have them."""
+    options: dict[str, str] = {}
+    if timezone is not None:
+        options["timezone_id"] = timezone
+    if locale is not None:
+        options["locale"] = locale
+    context = browser.new_context(viewport={"width": width, "height": height}, **options)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -93,8 +100,9 @@ def call(page: Page, url: str, opts: dict[str, Any] | None = None, *, method: st
                                    "opts": opts or {}, "abortAfterMs": abort_after_ms})
 
 
-def screenshot(page: Page, name: str) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / name
+def screenshot(page: Page, name: str, directory: Path = ARTIFACTS) -> Path:
+    """A full-page screenshot ``directory/name`` (test-artifacts is gitignored)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
     page.screenshot(path=str(path), full_page=True)
     return path
