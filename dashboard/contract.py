@@ -20,6 +20,10 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
+#: The control endpoints' path prefixes: probes, health, metrics, the operator's page and API,
+#: static files. Admission never makes them wait; the fallback never answers them.
+CONTROL_PATH_PREFIXES = ("/livez", "/readyz", "/health", "/metrics", "/admin", "/static")
+
 REQUEST_ID_HEADER = "X-Request-ID"
 REQUEST_ID_ENVIRON_KEY = "dashboard.request_id"
 #: The code of the error envelope answering this request (read by the request histogram).

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator, model_validator
 
+from dashboard.contract import CONTROL_PATH_PREFIXES
 from dashboard.sections import SectionModel
-
-DEFAULT_EXEMPT_PATHS = ("/livez", "/readyz", "/health", "/metrics", "/admin", "/static")
 
 
 class AdmissionSettings(SectionModel):
@@ -26,7 +25,7 @@ class AdmissionSettings(SectionModel):
                           "latency (the gradient rule, see the README).")
     min_concurrent: int = Field(1, ge=1, le=10_000, description="The adaptive limit's floor.")
     exempt_paths: list[str] = Field(
-        default_factory=lambda: list(DEFAULT_EXEMPT_PATHS),
+        default_factory=lambda: list(CONTROL_PATH_PREFIXES),
         description="Path prefixes that never wait for a slot and never count against it.")
 
     @field_validator("exempt_paths")

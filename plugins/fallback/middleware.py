@@ -23,6 +23,8 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from dashboard.contract import CONTROL_PATH_PREFIXES
+from dashboard.types import WSGIApp
 from plugins.fallback.standin import (
     MAX_ERROR_BODY_BYTES,
     STANDABLE_STATUSES,
@@ -31,11 +33,6 @@ from plugins.fallback.standin import (
     stand_in,
 )
 from plugins.fallback.store import MAX_BODY_BYTES, KeptAnswer
-
-#: Never answered from the fallback (nor kept), whatever ``paths`` says (CONTRACT §16).
-CONTROL_PREFIXES = ("/livez", "/readyz", "/health", "/metrics", "/admin", "/static")
-
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class RequestFilter:
@@ -58,8 +55,9 @@ class RequestFilter:
 
 
 def _is_control(path: str) -> bool:
-    """Prefixes, as admission's ``exempt_paths`` (``/health`` covers ``/health/deep`` too)."""
-    return path.startswith(CONTROL_PREFIXES)
+    """Never answered from the fallback (nor kept), whatever ``paths`` says: the contract's
+    control prefixes (``/health`` covers ``/health/deep`` too)."""
+    return path.startswith(CONTROL_PATH_PREFIXES)
 
 
 def keepable(status: str, headers: list[tuple[str, str]]) -> bool:
