@@ -14,6 +14,7 @@ Problems are described by key path, message and source, never by value (a value 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from dashboard.problems import ConfigError, ConfigProblem
@@ -32,9 +33,8 @@ def config_problems() -> list[ConfigProblem]:
 
 
 def describe(problem: ConfigProblem) -> str:
-    """``key.path: message (from source)``, without the value."""
-    source = f" (from {problem.source})" if problem.source else ""
-    return f"{problem.path}: {problem.message}{source}"
+    """``key.path: message (from source)``: the problem's own line, without the value."""
+    return str(replace(problem, has_value=False))
 
 
 def guard_reload(arbiter: Any, problems: Callable[[], list[ConfigProblem]] = config_problems
