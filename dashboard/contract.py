@@ -89,20 +89,25 @@ def register_error_code(spec: ErrorCode) -> ErrorCode:
 
 
 def utc_timestamp(moment: datetime | None = None) -> str:
-    """ISO-8601 UTC with a trailing ``Z`` (``2026-11-28T10:00:00.000Z``), as every payload uses.
-
-    "Now" is rendered from a per-second cache: every response carries a timestamp, and
-    formatting a datetime costs more than the rest of a refusal.
-    """
+    """ISO-8601 UTC with a trailing ``Z`` (``2026-11-28T10:00:00.000Z``), as every payload uses;
+    "now" when no ``moment`` is given."""
     if moment is not None:
         return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    now = time.time()
-    second = int(now)
+    return epoch_timestamp(time.time())
+
+
+def epoch_timestamp(seconds: float) -> str:
+    """:func:`utc_timestamp` of a ``time.time()`` reading (responses, log records).
+
+    Rendered from a per-second cache: every response and log line carries a timestamp, and
+    formatting a datetime costs more than the rest of a refusal.
+    """
+    second = int(seconds)
     cached = _second_cache
     if cached[0] != second:
         cached = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
         globals()["_second_cache"] = cached
-    return f"{cached[1]}.{int((now - second) * 1000):03d}Z"
+    return f"{cached[1]}.{int((seconds - second) * 1000):03d}Z"
 
 
 _second_cache: tuple[int, str] = (-1, "")

@@ -20,19 +20,14 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
+from dashboard.contract import epoch_timestamp
 from dashboard.requestcontext import request_id_var
 
 #: Attributes every LogRecord has; anything else came from ``extra`` or a filter.
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
     "message", "asctime", "taskName", "request_id"}
-
-
-def utc_timestamp(created: float) -> str:
-    moment = datetime.fromtimestamp(created, UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class RequestContextFilter(logging.Filter):
@@ -54,7 +49,7 @@ class TextFormatter(logging.Formatter):
     """``<timestamp> [<pid>] [<LEVEL>] <logger>: <message> request_id=<id>``."""
 
     def format(self, record: logging.LogRecord) -> str:
-        line = (f"{utc_timestamp(record.created)} [{record.process}] [{record.levelname}] "
+        line = (f"{epoch_timestamp(record.created)} [{record.process}] [{record.levelname}] "
                 f"{record.name}: {record.getMessage()}")
         rid = getattr(record, "request_id", None)
         if rid:
@@ -72,7 +67,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         payload: dict[str, Any] = {
-            "timestamp": utc_timestamp(record.created),
+            "timestamp": epoch_timestamp(record.created),
             "level": record.levelname,
             "pid": record.process,
             "logger": record.name,
