@@ -94,15 +94,6 @@ def _too_full(where: str, free: int, min_free_bytes: int) -> str:
             "disk would kill workers with SIGBUS)")
 
 
-def holder_pid(directory: Path) -> int | None:
-    """The pid written by the host that holds (or last held) ``directory``."""
-    try:
-        text = (directory / LOCK_NAME).read_text().strip()
-    except OSError:
-        return None
-    return int(text) if text.isdigit() else None
-
-
 def _read_pid(fd: int) -> int | None:
     try:
         text = os.pread(fd, 32, 0).decode(errors="replace").strip()
