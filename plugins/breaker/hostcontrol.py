@@ -1,42 +1,22 @@
-"""The host breaker's transitions, operator overrides, views and the cluster syncer's levers.
+"""The host breaker's transitions, operator overrides and views over the block.
 
-:class:`HostControls` is the half of :class:`plugins.breaker.hostscope.HostBreaker` that changes
-the block's state on purpose rather than from outcomes: the transitions both halves share
-(``_move``, ``_open``, ``_close``), the operator's overrides (CONTRACT §11: ``force_open``,
-``disable``, ``reset``, with the rules of :mod:`plugins.breaker.overrides`), and what the
-cluster syncer drives (``view``, ``adopt_open``, ``adopt_closed``, ``hold_open``,
-``apply_forced``, ``manage``, ``unmanage``, ``grant_probe``). Everything here runs under the
-block's write lock, and reports a transition after releasing it.
-
-``manage``/``grant_probe`` gate the OPEN -> HALF_OPEN step: while a live syncer manages the block
-(``MANAGED_UNTIL`` in the future: its heartbeat), an OPEN whose time is up goes HALF_OPEN only if
-the syncer granted this generation the cluster's probe; otherwise the call is refused for one
-second more. A dead syncer stops renewing and the host falls back to deciding alone.
+:class:`HostControls` is the part of :class:`plugins.breaker.hostscope.HostBreaker` that
+changes the block's state on purpose rather than from outcomes: the transitions every part
+shares (``_move``, ``_open``, ``_close``), the operator's overrides (CONTRACT §11:
+``force_open``, ``disable``, ``reset``, with the rules of :mod:`plugins.breaker.overrides`: a
+forced open refuses with the time left and ends in one probe; a disable keeps every worker
+CLOSED while outcomes still count; a reset clears everything), and the views health and metrics
+read. Everything that writes runs under the block's write lock and reports a transition after
+releasing it. The cluster syncer's levers are in :mod:`plugins.breaker.hostcluster`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from plugins.breaker import block as slots
 from plugins.breaker import overrides as ov
-from plugins.breaker.block import (
-    EPOCH,
-    FORCED,
-    FORCED_UNTIL,
-    GENERATION,
-    MANAGED_UNTIL,
-    OPEN_FOR,
-    OPEN_UNTIL,
-    OPENED_AT,
-    ORIGIN,
-    OVERRIDE_SERIAL,
-    PROBE_OK_GEN,
-    REASON,
-    STATE,
-    VERSION,
-    Block,
-)
+from plugins.breaker.block import STATE, Block
 from plugins.breaker.machine import (
     FAILURE_RATE,
     PROBE_FAILED,
@@ -57,28 +37,13 @@ REASONS = (None, FAILURE_RATE, SLOW_CALL_RATE, PROBE_FAILED, PROBE_SLOW, ov.REAS
 FORCED_OPEN_CODE, FORCED_DISABLED_CODE = 1, 2
 FORCED_KINDS = {0: None, FORCED_OPEN_CODE: ov.FORCED_OPEN, FORCED_DISABLED_CODE: ov.DISABLED}
 LOCAL, REMOTE = 0, 1
-_SAME_DEADLINE_SECONDS = 0.5  # apply_forced again with (about) the same end: nothing to do
+
 
 
 def initialise_block(block: Block, breaker: Any) -> None:
-    block.d[OPEN_FOR] = breaker.open_seconds
-    block.q[PROBE_OK_GEN] = -1
+    block.d[slots.OPEN_FOR] = breaker.open_seconds
+    block.q[slots.PROBE_OK_GEN] = -1
     initialise_window(block, breaker.window_size, breaker.window_seconds)
-
-
-@dataclass(frozen=True)
-class HostView:
-    """The block as the cluster syncer needs it (see DESIGN-16)."""
-
-    state: State
-    version: int
-    generation: int
-    seconds_left: float | None
-    reason: str | None
-    origin: str
-    forced: str | None
-    forced_seconds_left: float | None
-    forced_reason: str | None
 
 
 class HostControls:
@@ -105,23 +70,23 @@ class HostControls:
             STATES[q[STATE]], after, window.failures / count if count else 0.0, count, now,
             window.slow / count if count else 0.0, reason, open_seconds)
         q[STATE] = after.gauge_value
-        q[REASON] = REASONS.index(reason) if reason in REASONS else REASONS.index(REMOTE_TRIP)
+        q[slots.REASON] = REASONS.index(reason) if reason in REASONS else REASONS.index(REMOTE_TRIP)
         self.block.bump_version()
         return transition
 
     def _open(self, reason: str, now: float) -> Transition:
         q, d = self.block.q, self.block.d
         if STATES[q[STATE]] is _HALF_OPEN:  # a failed probe: the next period is longer
-            d[OPEN_FOR] = min(d[OPEN_FOR] * 2, self.open_seconds_max)
-        transition = self._move(_OPEN, now, reason, float(d[OPEN_FOR]))
-        self._enter_open(now, float(d[OPEN_FOR]), LOCAL)
+            d[slots.OPEN_FOR] = min(d[slots.OPEN_FOR] * 2, self.open_seconds_max)
+        transition = self._move(_OPEN, now, reason, float(d[slots.OPEN_FOR]))
+        self._enter_open(now, float(d[slots.OPEN_FOR]), LOCAL)
         return transition
 
     def _enter_open(self, now: float, seconds: float, origin: int) -> None:
         q, d = self.block.q, self.block.d
-        d[OPENED_AT], d[OPEN_UNTIL] = now, now + seconds
-        q[GENERATION] += 1
-        q[ORIGIN] = origin
+        d[slots.OPENED_AT], d[slots.OPEN_UNTIL] = now, now + seconds
+        q[slots.GENERATION] += 1
+        q[slots.ORIGIN] = origin
         self._leases.clear()
         self.block.bump_version()
 
@@ -131,28 +96,28 @@ class HostControls:
         q = self.block.q
         transition = None if STATES[q[STATE]] is _CLOSED else self._move(_CLOSED, now, reason)
         if not keep_period:
-            self.block.d[OPEN_FOR] = self.open_seconds
+            self.block.d[slots.OPEN_FOR] = self.open_seconds
         self._window.clear()
-        q[EPOCH] += 1
-        q[ORIGIN] = origin
+        q[slots.EPOCH] += 1
+        q[slots.ORIGIN] = origin
         self._leases.clear()
         self.block.bump_version()
         return transition
 
     def _set_override(self, code: int, until: float, reason: str | None) -> None:
         q = self.block.q
-        q[FORCED], self.block.d[FORCED_UNTIL] = code, until
+        q[slots.FORCED], self.block.d[slots.FORCED_UNTIL] = code, until
         self.block.set_text(reason)
-        q[OVERRIDE_SERIAL] += 1
+        q[slots.OVERRIDE_SERIAL] += 1
         self.block.bump_version()
 
     def _end_forced_open(self, now: float) -> None:
-        if self.block.q[FORCED] == FORCED_OPEN_CODE:
+        if self.block.q[slots.FORCED] == FORCED_OPEN_CODE:
             self._set_override(0, 0.0, None)
 
     def _expire_override(self) -> None:
         with self.block.writing():
-            if self.block.q[FORCED] and self.block.d[FORCED_UNTIL] <= self._monotonic():
+            if self.block.q[slots.FORCED] and self.block.d[slots.FORCED_UNTIL] <= self._monotonic():
                 self._set_override(0, 0.0, None)
 
     # -- operator overrides ------------------------------------------------------------------
@@ -192,10 +157,10 @@ class HostControls:
 
     def _forced(self, now: float) -> tuple[str | None, float | None, str | None]:
         q, d = self.block.q, self.block.d
-        kind = FORCED_KINDS.get(int(q[FORCED]))
-        if kind is None or d[FORCED_UNTIL] <= now:
+        kind = FORCED_KINDS.get(int(q[slots.FORCED]))
+        if kind is None or d[slots.FORCED_UNTIL] <= now:
             return None, None, None
-        return kind, float(d[FORCED_UNTIL] - now), self.block.text()
+        return kind, float(d[slots.FORCED_UNTIL] - now), self.block.text()
 
     def snapshot(self) -> Snapshot:
         now = self._monotonic()
@@ -205,8 +170,8 @@ class HostControls:
                 window.expire(now)
         q, d = self.block.q, self.block.d
         state, count, failures, slow, until, forced = self.block.read(lambda: (
-            STATES[q[STATE]], window.count, window.failures, window.slow, float(d[OPEN_UNTIL]),
-            self._forced(now)))
+            STATES[q[STATE]], window.count, window.failures, window.slow,
+            float(d[slots.OPEN_UNTIL]), self._forced(now)))
         left = until - now
         if state is _OPEN and left <= 0:
             state = _HALF_OPEN
@@ -218,104 +183,17 @@ class HostControls:
     def state(self) -> State:
         return self.snapshot().state
 
-    def view(self) -> HostView:
-        now = self._monotonic()
-        q, d = self.block.q, self.block.d
-        state, version, generation, until, reason, origin, forced = self.block.read(lambda: (
-            STATES[q[STATE]], int(q[VERSION]), int(q[GENERATION]), float(d[OPEN_UNTIL]),
-            REASONS[q[REASON]] if 0 <= q[REASON] < len(REASONS) else None, int(q[ORIGIN]),
-            self._forced(now)))
-        return HostView(state, version, generation,
-                        max(until - now, 0.0) if state is _OPEN else None, reason,
-                        "remote" if origin == REMOTE else "local", *forced)
+    @property
+    def window_failure_rate(self) -> float:
+        """The shared window's failure share, read without the lock (for a gauge)."""
+        window = self._window
+        failures = window.failures
+        if not failures:
+            return 0.0
+        count = window.count
+        return failures / count if count else 0.0
 
-    # -- what the cluster syncer drives ------------------------------------------------------
-
-    def adopt_open(self, seconds_left: float, reason: str) -> bool:
-        """Another host tripped: OPEN here for ``seconds_left`` unless already open as long."""
-        if seconds_left <= 0:
-            return False
-        transition, changed = None, False
-        with self.block.writing():
-            q, d = self.block.q, self.block.d
-            now = self._monotonic()
-            state = STATES[q[STATE]]
-            if self._forced(now)[0] == ov.DISABLED:
-                pass  # the operator said never open: that holds for remote trips too
-            elif state is _OPEN and d[OPEN_UNTIL] - now >= seconds_left:
-                pass
-            elif state is _OPEN:
-                d[OPEN_UNTIL], q[ORIGIN], changed = now + seconds_left, REMOTE, True
-                self.block.bump_version()
-            else:
-                transition = self._move(_OPEN, now, reason or REMOTE_TRIP, seconds_left)
-                self._enter_open(now, seconds_left, REMOTE)
-                changed = True
-        self._after_write(transition)
-        return changed
-
-    def adopt_closed(self) -> bool:
-        """Another host's probe succeeded: CLOSED with an empty window."""
-        with self.block.writing():
-            now = self._monotonic()
-            if (STATES[self.block.q[STATE]] is _CLOSED
-                    or self._forced(now)[0] == ov.FORCED_OPEN):
-                return False
-            transition = self._close(REMOTE_CLOSE, now, origin=REMOTE)
-        self._after_write(transition)
-        return True
-
-    def hold_open(self, seconds: float) -> None:
-        """Another host holds the cluster's probe lease: stay OPEN ``seconds`` more (and any
-        probe grant this host had is void)."""
-        transition = None
-        with self.block.writing():
-            q, d = self.block.q, self.block.d
-            now = self._monotonic()
-            q[PROBE_OK_GEN] = -1
-            state = STATES[q[STATE]]
-            if state is _OPEN:
-                if d[OPEN_UNTIL] < now + seconds:
-                    d[OPEN_UNTIL] = now + seconds
-                    self.block.bump_version()
-            elif state is _HALF_OPEN:
-                transition = self._move(_OPEN, now, PROBE_ELSEWHERE, seconds)
-                d[OPEN_UNTIL] = now + seconds
-                self._leases.clear()
-        self._after_write(transition)
-
-    def apply_forced(self, kind: str | None, seconds_left: float | None,
-                     reason: str | None) -> None:
-        """Mirror a cluster-wide override; ``None`` ends the one in force here (a forced open
-        then goes HALF_OPEN on the next call, as when it runs out)."""
-        now = self._monotonic()
-        current, left, _ = self.block.read(lambda: self._forced(now))
-        if kind is None:
-            if current is not None:
-                with self.block.writing():
-                    if self.block.q[FORCED] == FORCED_OPEN_CODE:
-                        self.block.d[OPEN_UNTIL] = now
-                    self._set_override(0, 0.0, None)
-                self._after_write(None)
-            return
-        if seconds_left is None or seconds_left <= 0:
-            return
-        if (current == kind and left is not None
-                and abs(left - seconds_left) < _SAME_DEADLINE_SECONDS):
-            return
-        if kind == ov.FORCED_OPEN:
-            self.force_open(seconds_left, reason or "")
-        elif kind == ov.DISABLED:
-            self.disable(seconds_left, reason or "")
-
-    def manage(self, heartbeat_seconds: float) -> None:
-        with self.block.writing():
-            self.block.d[MANAGED_UNTIL] = self._monotonic() + heartbeat_seconds
-
-    def unmanage(self) -> None:
-        with self.block.writing():
-            self.block.d[MANAGED_UNTIL] = 0.0
-
-    def grant_probe(self) -> None:
-        with self.block.writing():
-            self.block.q[PROBE_OK_GEN] = self.block.q[GENERATION]
+    @property
+    def open_period(self) -> float:
+        """The length of the current (or next) open period, in seconds."""
+        return float(self.block.d[slots.OPEN_FOR])

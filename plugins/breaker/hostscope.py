@@ -31,51 +31,23 @@ from typing import Any, TypeVar
 
 from dashboard.clock import Clock, SystemClock
 from dashboard.periodic import PeriodicThread
-from plugins.breaker.block import (
-    EPOCH,
-    FORCED,
-    FORCED_UNTIL,
-    GENERATION,
-    HALF_GEN,
-    MANAGED_UNTIL,
-    MAX_LEASES,
-    OPEN_FOR,
-    OPEN_UNTIL,
-    PROBE_OK_GEN,
-    STATE,
-    SUCCEEDED,
-    VERSION,
-    Block,
-)
-from plugins.breaker.hostcontrol import (
-    FORCED_DISABLED_CODE,
-    STATES,
-    HostControls,
-    initialise_block,
-)
+from plugins.breaker import block as slots
+from plugins.breaker import machine
+from plugins.breaker.block import MAX_LEASES, STATE, VERSION, Block
+from plugins.breaker.hostcluster import ClusterLevers
+from plugins.breaker.hostcontrol import FORCED_DISABLED_CODE, STATES, initialise_block
 from plugins.breaker.leases import Leases
-from plugins.breaker.machine import (
-    FAILURE_RATE,
-    PROBE_FAILED,
-    PROBE_SLOW,
-    SLOW_CALL_RATE,
-    CircuitOpenError,
-    Permit,
-    SlowTicket,
-    State,
-    Transition,
-)
+from plugins.breaker.machine import CircuitOpenError, Permit, SlowTicket, State, Transition
 from plugins.breaker.sharedwindow import shared_window, window_name, window_slots
 from plugins.breaker.window import FAILURE, SLOW, SUCCESS
 
 T = TypeVar("T")
 _CLOSED, _OPEN, _HALF_OPEN = State.CLOSED, State.OPEN, State.HALF_OPEN
 SYNC_SECONDS = 0.025
-#: While a live cluster syncer manages the block and has not granted this host the probe.
-WAIT_FOR_GRANT_SECONDS = 1.0
+WAIT_FOR_GRANT_SECONDS = 1.0  # a live cluster syncer has not granted this host the probe
 
 
-class HostBreaker(HostControls):
+class HostBreaker(ClusterLevers):
     """The host-wide breaker of one worker process; see the module docstring."""
 
     def __init__(self, block_dir: Path, *, window_size: int = 10, minimum_calls: int = 5,
@@ -137,16 +109,16 @@ class HostBreaker(HostControls):
             now = self._monotonic()
             state = STATES[q[STATE]]
             if state is _OPEN:
-                left = d[OPEN_UNTIL] - now
+                left = d[slots.OPEN_UNTIL] - now
                 if left > 0:
                     refusal = CircuitOpenError(left, _OPEN)
-                elif d[MANAGED_UNTIL] > now and q[PROBE_OK_GEN] != q[GENERATION]:
+                elif d[slots.MANAGED_UNTIL] > now and q[slots.PROBE_OK_GEN] != q[slots.GENERATION]:
                     refusal = CircuitOpenError(WAIT_FOR_GRANT_SECONDS, _OPEN)  # another's turn
                 else:
                     self._end_forced_open(now)
                     transition = self._move(_HALF_OPEN, now)
-                    q[HALF_GEN] += 1
-                    q[SUCCEEDED] = 0
+                    q[slots.HALF_GEN] += 1
+                    q[slots.SUCCEEDED] = 0
                     self._leases.clear()
                     state = _HALF_OPEN
             if state is _HALF_OPEN:
@@ -154,7 +126,7 @@ class HostBreaker(HostControls):
                 if serial is None:
                     refusal = CircuitOpenError(0.0, _HALF_OPEN)
                 else:
-                    permit = Permit(q[HALF_GEN], serial)
+                    permit = Permit(q[slots.HALF_GEN], serial)
         self._after_write(transition)
         if refusal is not None:
             raise refusal
@@ -169,7 +141,7 @@ class HostBreaker(HostControls):
 
     def release(self, permit: Permit) -> None:
         with self.block.writing():
-            if STATES[self._q[STATE]] is _HALF_OPEN and permit.generation == self._q[HALF_GEN]:
+            if STATES[self._q[STATE]] is _HALF_OPEN and self._is_current(permit):
                 self._leases.free(permit.serial)
 
     # -- outcomes ----------------------------------------------------------------------------
@@ -191,10 +163,10 @@ class HostBreaker(HostControls):
             state = STATES[self._q[STATE]]
             if state is _CLOSED:
                 self._flush_locked(now)
-                ticket = SlowTicket(self._q[EPOCH], self._window.add(SLOW, now))
+                ticket = SlowTicket(self._q[slots.EPOCH], self._window.add(SLOW, now))
                 transition = self._after_closed_outcome(now)
             elif state is _HALF_OPEN and permit is not None and self._is_current(permit):
-                transition = self._open(PROBE_SLOW, now)
+                transition = self._open(machine.PROBE_SLOW, now)
         self._after_write(transition)
         return ticket
 
@@ -202,7 +174,7 @@ class HostBreaker(HostControls):
         transition = None
         with self.block.writing():
             now = self._monotonic()
-            if (STATES[self._q[STATE]] is _CLOSED and ticket.epoch == self._q[EPOCH]
+            if (STATES[self._q[STATE]] is _CLOSED and ticket.epoch == self._q[slots.EPOCH]
                     and self._window.upgrade(ticket.ticket, now)):
                 transition = self._after_closed_outcome(now)
         self._after_write(transition)
@@ -230,34 +202,31 @@ class HostBreaker(HostControls):
         if count < self.minimum_calls or self._disabled(now):
             return None
         if window.failures / count >= self.failure_rate_threshold:
-            return self._open(FAILURE_RATE, now)
+            return self._open(machine.FAILURE_RATE, now)
         if window.slow / count >= self.slow_call_rate_threshold:
-            return self._open(SLOW_CALL_RATE, now)
+            return self._open(machine.SLOW_CALL_RATE, now)
         return None
 
     def _record_probe(self, failed: bool, permit: Permit, now: float) -> Transition | None:
         if failed:
-            return self._open(PROBE_FAILED, now)
+            return self._open(machine.PROBE_FAILED, now)
         if self._leases.succeed(permit.serial):
-            self._q[SUCCEEDED] += 1
-        if self._q[SUCCEEDED] >= self.half_open_max_calls:
+            self._q[slots.SUCCEEDED] += 1
+        if self._q[slots.SUCCEEDED] >= self.half_open_max_calls:
             return self._close(None, now)
         return None
 
     def _is_current(self, permit: Permit) -> bool:
-        return permit.generation == self._q[HALF_GEN]
+        return permit.generation == self._q[slots.HALF_GEN]
 
     def _disabled(self, now: float) -> bool:
-        return self._q[FORCED] == FORCED_DISABLED_CODE and self._d[FORCED_UNTIL] > now
+        return self._q[slots.FORCED] == FORCED_DISABLED_CODE and self._d[slots.FORCED_UNTIL] > now
 
     # -- the background sync -----------------------------------------------------------------
 
     def start_sync(self) -> None:
         """Start the sync thread in this process (a forked worker starts its own)."""
         self._sync.start()
-
-    def stop_sync(self, timeout: float = 2) -> None:
-        self._sync.stop(timeout)
 
     def sync(self) -> None:
         """Flush counted successes, end overrides whose time is up, free dead probes' leases,
@@ -269,7 +238,7 @@ class HostBreaker(HostControls):
             else:
                 with self.block.writing():
                     self._flush_locked(now)
-        if self._q[FORCED] and self._d[FORCED_UNTIL] <= now:
+        if self._q[slots.FORCED] and self._d[slots.FORCED_UNTIL] <= now:
             self._expire_override()
         if STATES[self._q[STATE]] is _HALF_OPEN and self._leases.holder_gone():
             with self.block.writing():
@@ -283,12 +252,12 @@ class HostBreaker(HostControls):
             self._pending -= pending
             self._window.add_successes(pending, now)
 
-    # -- the local copy ----------------------------------------------------------------------
+    # -- the local copy and views ------------------------------------------------------------
 
     def _refresh(self) -> None:
         q, d = self._q, self._d
         version, state, until, half_gen = self.block.read(
-            lambda: (q[VERSION], q[STATE], d[OPEN_UNTIL], q[HALF_GEN]))
+            lambda: (q[VERSION], q[STATE], d[slots.OPEN_UNTIL], q[slots.HALF_GEN]))
         before = self._state
         self._open_until, self._half_gen = until, half_gen
         self._state = STATES[state]
@@ -305,26 +274,11 @@ class HostBreaker(HostControls):
             with contextlib.suppress(Exception):  # a broken listener must not break the breaker
                 self._on_transition(transition)
 
-    # -- views and convenience ---------------------------------------------------------------
-
     @property
     def is_closed(self) -> bool:
         if self._q[VERSION] != self._seen:
             self._refresh()
         return self._state is _CLOSED
-
-    @property
-    def window_failure_rate(self) -> float:
-        window = self._window
-        failures = window.failures
-        if not failures:
-            return 0.0
-        count = window.count
-        return failures / count if count else 0.0
-
-    @property
-    def open_period(self) -> float:
-        return float(self._d[OPEN_FOR])
 
     def call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``function`` guarded (generic callers and the benchmark), like the machine's."""
@@ -339,7 +293,7 @@ class HostBreaker(HostControls):
 
     def close(self) -> None:
         """Stop the sync thread (after one last flush) and unmap the block."""
-        self.stop_sync()
+        self._sync.stop(2)
         with contextlib.suppress(Exception):
             self.sync()
         self.block.close()
