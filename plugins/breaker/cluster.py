@@ -40,7 +40,7 @@ from typing import Any, Protocol
 import redis
 
 from plugins.breaker.machine import State
-from plugins.breaker.redislink import CLOSED, OPEN, Reading, RedisLink
+from plugins.breaker.redislink import CLOSED, OPEN, ClusterRecord, Reading, RedisLink
 
 logger = logging.getLogger("dashboard.breaker")
 
@@ -79,7 +79,7 @@ class ClusterSyncer:
         self.lease_ttl_ms = lease_ttl_ms
         self.answering: bool | None = None  # None until the first tick
         self._local_version: int | None = None  # the last local view acted on
-        self._record_version: int | None = None  # the last cluster record acted on
+        self._last_record: ClusterRecord | None = None  # the last cluster record acted on
         self._override_key: tuple[str, int, int] | None = None
 
     def tick(self) -> None:
@@ -112,7 +112,8 @@ class ClusterSyncer:
     def _sync(self, reading: Reading) -> None:
         self._mirror_override(reading)
         view = self.breaker.view()
-        if view.version != self._local_version:
+        lost = reading.record.origin is None and view.state is State.OPEN  # a Redis that forgot
+        if view.version != self._local_version or lost:
             if view.origin == "local" and view.forced is None:
                 written = self._publish(view, reading)
                 if written is not None:  # this reading is older than the write: next tick
@@ -121,9 +122,9 @@ class ClusterSyncer:
                     return
             self._local_version = view.version
         record = reading.record
-        if record.version != self._record_version:
-            self._record_version = record.version
-            if record.origin != self.me:
+        if record != self._last_record:  # the whole record: a restarted Redis counts from 0
+            self._last_record = record
+            if record.origin not in (None, self.me):  # None: no host wrote it (absent)
                 self._adopt(reading)
         self._lease(reading)
 
@@ -138,16 +139,14 @@ class ClusterSyncer:
                                              open_seconds=view.seconds_left or 0.0,
                                              reason=view.reason or "")
         elif view.state is State.CLOSED:
-            fresh = record.version == self._record_version or reading.open_seconds_left <= 0
+            fresh = record == self._last_record or reading.open_seconds_left <= 0
             if not ours and not (record.state == OPEN and fresh):
                 return None  # nothing to tell, or a newer remote verdict to adopt instead
             written = self.link.write_record(record.version, CLOSED, reason=view.reason or "")
         else:
             return None  # HALF_OPEN: the probe has not decided yet
-        if written:
-            self._record_version = record.version + 1  # our own write: nothing to adopt
-            if ours:
-                self.link.release_lease()
+        if written and ours:
+            self.link.release_lease()
         return written
 
     def _adopt(self, reading: Reading) -> None:

@@ -147,3 +147,20 @@ def test_redis_lost_means_host_scope_logged_once_and_back_means_cluster_again(
         assert len(infos) == 1
         sb.tick()  # b was never told while Redis was down: now it is
         assert b.state is State.OPEN and 25 < (b.view().seconds_left or 0) <= 30
+
+
+def test_a_restarted_empty_redis_is_no_verdict_and_closes_nobody(tmp_path: Path) -> None:
+    with redis_server(tmp_path / "redis") as server:
+        a, sa = syncer("t:app", "a", server.url)
+        b, sb = syncer("t:app", "b", server.url)
+        sa.tick(), sb.tick()
+        a.trip(30)
+        sa.tick(), sb.tick()
+        assert b.state is State.OPEN
+        server.stop()
+        server.start()  # in memory only: the record is gone, versions count from 0 again
+        for _ in range(3):
+            sa.tick(), sb.tick()
+        assert a.state is State.OPEN and b.state is State.OPEN
+        record = sa.link.read().record
+        assert record.state == OPEN and record.origin == "a"  # a's trip, published again
