@@ -135,6 +135,8 @@ class ClusterSyncer:
         if view.state is State.OPEN:
             if not ours and reading.open_seconds_left > 0:
                 return None  # the cluster is already open: this trip is part of that outage
+            if (view.seconds_left or 0.0) <= LEASE_MARGIN_SECONDS:
+                return None  # an open period that is over (e.g. a forced open ended): no news
             written = self.link.write_record(record.version, OPEN,
                                              open_seconds=view.seconds_left or 0.0,
                                              reason=view.reason or "")
