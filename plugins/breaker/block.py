@@ -36,6 +36,7 @@ import fcntl
 import mmap
 import os
 import threading
+import weakref
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -184,7 +185,7 @@ class Block:
         self.lock = threading.Lock()  # a thread of the parent may have held it at the fork
 
 
-_blocks: set[Block] = set()
+_blocks: weakref.WeakSet[Block] = weakref.WeakSet()
 
 
 def _after_fork_in_child() -> None:
