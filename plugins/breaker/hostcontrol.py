@@ -316,6 +316,12 @@ class HostControls:
         with self.block.writing():
             self.block.d[MANAGED_UNTIL] = 0.0
 
+    @property
+    def managed(self) -> bool:
+        """A live cluster syncer's heartbeat is fresh (read by any worker for the scope label;
+        added by the cluster branch)."""
+        return bool(self.block.d[MANAGED_UNTIL] > self._monotonic())
+
     def grant_probe(self) -> None:
         with self.block.writing():
             self.block.q[PROBE_OK_GEN] = self.block.q[GENERATION]
