@@ -26,7 +26,8 @@ trip within one tick (~50 ms), and survives a reconnect without a missed message
 need a second connection and a blocking reader thread and would still need this read after every
 reconnect. The cost is one small script call per host per tick.
 
-When Redis does not answer (a bounded timeout, no retries): ``unmanage()``, one WARNING line, and
+When Redis does not answer (a bounded timeout, no retries; three ticks in a row, so that one slow
+answer on a loaded host is not an outage): ``unmanage()``, one WARNING line, and
 the scope reads "host (redis unreachable)"; when it answers again, one INFO line and cluster scope
 resumes on that tick. Redis is trusted for advisory state only: a host always acts on its own
 trips, and a lost Redis costs the fleet-wide sharing, never an answer.
@@ -49,6 +50,9 @@ HEARTBEAT_SECONDS = 1.0  # the block stops waiting for the cluster this long aft
 LEASE_TTL_MS = 3000  # renewed every tick while the probe runs; a dead holder frees it this soon
 LEASE_MARGIN_SECONDS = 2 * TICK_SECONDS  # ask for the lease this close to the period's end
 HOLD_SECONDS = 0.5  # a host waiting for another's probe holds open this long at a time
+#: A slow tick on a loaded host is not an outage: fall back after this many failed ticks in a row
+#: (~150 ms when Redis refuses; 3 x redis_timeout_ms when it hangs).
+FAILURES_BEFORE_FALLBACK = 3
 REDIS_ERRORS = (redis.RedisError, OSError, ValueError)
 
 
@@ -78,6 +82,7 @@ class ClusterSyncer:
         self.heartbeat_seconds = heartbeat_seconds
         self.lease_ttl_ms = lease_ttl_ms
         self.answering: bool | None = None  # None until the first tick
+        self._failures = 0  # failed ticks in a row
         self._local_version: int | None = None  # the last local view acted on
         self._last_record: ClusterRecord | None = None  # the last cluster record acted on
         self._override_key: tuple[str, int, int] | None = None
@@ -91,7 +96,7 @@ class ClusterSyncer:
             return
         if self.answering is False:
             logger.info("breaker: Redis answers again; cluster scope resumes")
-        self.answering = True
+        self.answering, self._failures = True, 0
         self.breaker.manage(self.heartbeat_seconds)
         try:
             self._sync(reading)
@@ -103,6 +108,9 @@ class ClusterSyncer:
         self.breaker.unmanage()
 
     def _lost(self, error: BaseException) -> None:
+        self._failures += 1
+        if self._failures < FAILURES_BEFORE_FALLBACK and self.answering:
+            return  # one slow answer: the heartbeat still covers it
         self.breaker.unmanage()
         if self.answering is not False:
             logger.warning("breaker: Redis does not answer (%s); this host falls back to host "

@@ -112,7 +112,9 @@ def test_two_hosts_share_trips_probes_and_fall_back_without_redis(
             wait_for(lambda: all(breaker_check(s)["scope"] == "cluster" for s in (a, b)),
                      "both hosts in cluster scope")
             assert answers.ask(a, "a").status_code == 200
-            assert answers.ask(b, "b").status_code == 200
+            # B serves, but has no pooled connection for the outage to kill: its first database
+            # call is then its probe, on a fresh connection, which the proxy counts.
+            assert answers.ask(b, "b", "/page").status_code == 200
 
             # 1. A trips on its own failures; B adopts the trip without a failure of its own.
             proxy.refuse()
@@ -128,7 +130,6 @@ def test_two_hosts_share_trips_probes_and_fall_back_without_redis(
             assert error_code(b_open) == "CIRCUIT_BREAKER_OPEN"
             assert abs(int(b_open.headers["Retry-After"])
                        - int(a_open.headers["Retry-After"])) <= 1
-            assert (200, None) in answers.of("b")
             assert all(code != "DB_CONNECTION_FAILED" for _, code in answers.of("b"))
             assert record(redis_srv)["state"] == "OPEN"
             generation = int(record(redis_srv)["generation"])

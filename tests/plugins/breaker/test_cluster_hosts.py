@@ -91,7 +91,9 @@ def test_without_redis_each_host_decides_alone(tmp_path: Path, redis_srv: RedisS
     try:
         sa.tick(), sb.tick()
         redis_srv.stop()
-        sa.tick(), sb.tick()
+        for _ in range(3):
+            sa.tick(), sb.tick()
+        assert sa.answering is False
         for _ in range(4):
             a.record_failure()
         time.sleep(0.7)  # a's own period, no grant needed: unmanaged
