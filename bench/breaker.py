@@ -5,8 +5,9 @@ In one run, against a baseline measured in the same run:
 1. **Success path**: a guarded call of a trivial function while CLOSED; the decision's cost is the
    guarded time minus a bare call's, for our breaker and for ``pybreaker``. Ours also with
    ``slow_call_ms`` on (the call registered with the slow-call watch at its start, its sweeper
-   thread running) and with a time window (``window_seconds``).
-2. **Fail-fast path**: the cost of a refused call while OPEN, for both.
+   thread running), with a time window (``window_seconds``), and with ``scope = "host"`` (the
+   state in a memory-mapped block shared by the workers, its sync thread running).
+2. **Fail-fast path**: the cost of a refused call while OPEN, for both (and the host scope).
 3. **Stall during a transition**: 8 threads keep making guarded calls while another thread makes
    the breaker open, and the transition is logged by a handler that takes 200 ms per record. The
    figure is the longest single call any of the 8 threads saw. ``pybreaker`` calls its listeners
@@ -24,13 +25,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import tempfile
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pybreaker
 
+from plugins.breaker.hostscope import HostBreaker
 from plugins.breaker.machine import CircuitBreaker, CircuitOpenError
 from plugins.breaker.notify import TransitionNotifier, log_transition
 from plugins.breaker.slowwatch import SlowCallWatch
@@ -63,12 +67,18 @@ def ours(open_seconds: float = 3600, on_transition: Any = None,
                           window_seconds=window_seconds)
 
 
+def host_scoped(directory: Path) -> HostBreaker:
+    """``scope = "host"``: the same rules, the state in a block under ``directory``."""
+    return HostBreaker(directory, window_size=10, minimum_calls=5, failure_rate_threshold=0.5,
+                       open_seconds=3600)
+
+
 def theirs(listeners: list[pybreaker.CircuitBreakerListener] | None = None
            ) -> pybreaker.CircuitBreaker:
     return pybreaker.CircuitBreaker(fail_max=5, reset_timeout=3600, listeners=listeners or [])
 
 
-def open_ours(breaker: CircuitBreaker) -> None:
+def open_ours(breaker: CircuitBreaker | HostBreaker) -> None:
     for _ in range(breaker.minimum_calls):
         breaker.record_failure()
 
@@ -93,7 +103,7 @@ def guarded_loop(call: Callable[..., Any]) -> Callable[[int], None]:
     return loop
 
 
-def gate_loop(breaker: CircuitBreaker) -> Callable[[int], None]:
+def gate_loop(breaker: CircuitBreaker | HostBreaker) -> Callable[[int], None]:
     """What the dashboard does per database access: acquire at checkout, record the outcome."""
     acquire, record = breaker.acquire, breaker.record_success
 
@@ -141,7 +151,10 @@ def costs(calls: int) -> dict[str, float]:
         slow_on = per_call_ns(watched_gate_loop(watched, watch), calls)
     finally:
         watch.close()
+    with tempfile.TemporaryDirectory() as directory:
+        host = host_costs(Path(directory), calls)
     return {
+        **host,
         "bare": per_call_ns(bare_loop, calls),
         "ours_call": per_call_ns(guarded_loop(ours_closed.call), calls),
         "ours_gate": per_call_ns(gate_loop(ours_closed), calls),
@@ -152,6 +165,23 @@ def costs(calls: int) -> dict[str, float]:
         "pybreaker_refused": per_call_ns(
             refused_loop(theirs_open.call, pybreaker.CircuitBreakerError), calls),
     }
+
+
+def host_costs(directory: Path, calls: int) -> dict[str, float]:
+    """The host scope: CLOSED (sync thread flushing the counted successes) and OPEN."""
+    closed = host_scoped(directory / "closed")
+    refusing = host_scoped(directory / "open")
+    open_ours(refusing)
+    closed.start_sync()
+    try:
+        return {
+            "host_call": per_call_ns(guarded_loop(closed.call), calls),
+            "host_gate": per_call_ns(gate_loop(closed), calls),
+            "host_refused": per_call_ns(refused_loop(refusing.call, CircuitOpenError), calls),
+        }
+    finally:
+        closed.close()
+        refusing.close()
 
 
 # -- 3: worst stall of N threads while a 200 ms handler logs the transition ------------------
@@ -262,10 +292,21 @@ def main() -> None:
     print(f"  -> pybreaker / ours, decision overhead: slow_call_ms on "
           f"{theirs_overhead / max(slow_overhead, 1):.1f}x; window_seconds "
           f"{theirs_overhead / max(window_overhead, 1):.1f}x")
+    host_overhead = c["host_call"] - c["bare"]
+    host_gate_overhead = c["host_gate"] - c["bare"]
+    print(f"  host scope .call()   {c['host_call']:9.0f}   overhead {host_overhead:7.0f}")
+    print(f"  host scope acquire+record "
+          f"{c['host_gate']:4.0f}   overhead {host_gate_overhead:7.0f}")
+    print(f"  -> host / worker scope, decision overhead: .call() "
+          f"{host_overhead / max(ours_overhead, 1):.1f}x; acquire+record "
+          f"{host_gate_overhead / max(gate_overhead, 1):.1f}x; "
+          f"pybreaker / host scope: {theirs_overhead / max(host_overhead, 1):.1f}x")
     print("per refused call, OPEN (ns/call, raise and catch included)")
     print(f"  ours                 {c['ours_refused']:9.0f}")
+    print(f"  host scope           {c['host_refused']:9.0f}")
     print(f"  pybreaker            {c['pybreaker_refused']:9.0f}")
-    print(f"  -> pybreaker / ours: {c['pybreaker_refused'] / c['ours_refused']:.1f}x")
+    print(f"  -> pybreaker / ours: {c['pybreaker_refused'] / c['ours_refused']:.1f}x; "
+          f"host / worker scope: {c['host_refused'] / c['ours_refused']:.1f}x")
 
     s = stalls(args.threads, args.handler_ms / 1000)
     print(f"worst single call of {args.threads} threads while the transition is logged by a "

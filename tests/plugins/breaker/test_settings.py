@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
+from dashboard.cli import main
 from dashboard.testing import config_problems
 
 
@@ -49,3 +53,45 @@ def test_the_documented_values_are_valid() -> None:
         open_seconds_max = 300
         """) == []
     assert config_problems("[plugins.breaker]\nslow_call_ms = 0\nopen_seconds_max = 0\n") == []
+
+
+# -- scope and redis_url (CONTRACT §11) --------------------------------------------------------
+
+def test_the_scopes_are_valid_and_cluster_needs_a_redis_url() -> None:
+    assert config_problems('[plugins.breaker]\nscope = "host"\n') == []
+    assert config_problems('[plugins.breaker]\nscope = "cluster"\n'
+                           'redis_url = "redis://127.0.0.1:6379/0"\n') == []
+    problems = config_problems('[plugins.breaker]\nscope = "cluster"\n')
+    assert problems == ['plugins.breaker.redis_url: required when scope = "cluster" '
+                        "(got '', from default)"]
+    problems = config_problems('[plugins.breaker]\nscope = "fleet"\n')
+    assert len(problems) == 1 and problems[0].startswith("plugins.breaker.scope: ")
+
+
+def test_a_shared_scope_holds_at_most_16_probes() -> None:
+    problems = config_problems('[plugins.breaker]\nscope = "host"\nhalf_open_max_calls = 17\n')
+    assert len(problems) == 1 and problems[0].startswith("plugins.breaker.scope: ")
+    assert "half_open_max_calls must be <= 16" in problems[0]
+    assert config_problems("[plugins.breaker]\nhalf_open_max_calls = 17\n") == []
+
+
+def test_the_scope_can_come_from_the_environment() -> None:
+    assert config_problems("", env={"DASHBOARD__PLUGINS__BREAKER__SCOPE": "host"}) == []
+
+
+@pytest.mark.parametrize("url", ["redis://:Redis-Pw-1@127.0.0.1:6379/0",
+                                 "redis://user:Redis-Pw-1@127.0.0.1:6379/0",
+                                 "http://:Redis-Pw-1@127.0.0.1:6379/0"])
+def test_check_masks_the_redis_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str], url: str) -> None:
+    for name in list(os.environ):
+        if name.startswith(("DASHBOARD", "DB_", "DATABASE_URL")):
+            monkeypatch.delenv(name)
+    config = tmp_path / "resilience.toml"
+    config.write_text(f'[dashboard]\nruntime_dir = "{tmp_path / "run"}"\n'
+                      f'[plugins.breaker]\nscope = "cluster"\nredis_url = "{url}"\n',
+                      encoding="utf-8")
+    code = main(["check", "--config", str(config)])
+    printed = "".join(capsys.readouterr())
+    assert code == (2 if url.startswith("http") else 0), printed
+    assert "Redis-Pw-1" not in printed and "plugins.breaker.redis_url" in printed, printed
