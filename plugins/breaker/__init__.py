@@ -45,7 +45,8 @@ def dashboard_settings_model() -> tuple[str, type[BreakerSettings]]:
 def dashboard_configure(host: Host) -> None:
     settings = host.plugin_settings(SECTION, BreakerSettings)
     host.state(BREAKER, lambda: BreakerState(settings, host.clock, host.runtime_dir,
-                                             probe_lease_seconds(host)))
+                                             probe_lease_seconds(host),
+                                             host.settings.dashboard.app_factory))
 
 
 def probe_lease_seconds(host: Host) -> float:
@@ -78,6 +79,7 @@ def dashboard_worker_started(host: Host, pid: int) -> None:
     if state is not None:
         state.start_sync()
         state.start_relay()  # worker scope: other workers' overrides reach this one
+        state.start_cluster()  # cluster scope: this worker may become the host's syncer
         logger.info("%s", state.describe())
 
 
@@ -133,7 +135,7 @@ def dashboard_health_checks(host: Host) -> list[CheckResult]:
         name="breaker", status=status,  # type: ignore[arg-type]
         details={"state": snapshot.state.value, "failure_rate": round(snapshot.failure_rate, 4),
                  "slow_call_rate": round(snapshot.slow_call_rate, 4),
-                 "retry_after_seconds": retry_after},
+                 "retry_after_seconds": retry_after, "scope": state.scope_label},
         degraded_reason=None if status == "pass" else "circuit_breaker_open")]
 
 

@@ -148,6 +148,11 @@ class ClusterLevers(HostControls):
         with self.block.writing():
             self.block.d[slots.MANAGED_UNTIL] = 0.0
 
+    @property
+    def managed(self) -> bool:
+        """A live cluster syncer's heartbeat is fresh (read by any worker for the scope label)."""
+        return bool(self.block.d[slots.MANAGED_UNTIL] > self._monotonic())
+
     def grant_probe(self) -> None:
         with self.block.writing():
             self.block.q[slots.PROBE_OK_GEN] = self.block.q[slots.GENERATION]

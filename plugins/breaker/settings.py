@@ -17,6 +17,7 @@ MAX_WINDOW_SIZE = 10_000
 MAX_WINDOW_SECONDS = 3_600  # one bucket per second
 MAX_SLOW_CALL_MS = 86_400_000
 MAX_SHARED_PROBES = 16  # probe leases in the host block (plugins.breaker.block.MAX_LEASES)
+MAX_REDIS_TIMEOUT_MS = 5_000  # a tick waits at most this long; the heartbeat outlives it
 
 
 class BreakerSettings(SectionModel):
@@ -46,13 +47,21 @@ class BreakerSettings(SectionModel):
     open_seconds_max: float = Field(0, ge=0, le=MAX_OPEN_SECONDS, allow_inf_nan=False,
                                     description="0 or >= open_seconds (<= 86400): each failed "
                                                 "probe doubles the open time up to this.")
-
     scope: Literal["worker", "host", "cluster"] = Field(
         "worker", description="worker: one breaker per worker; host: one for the workers of "
                               "this host (runtime_dir); cluster: hosts share trips via Redis.")
     redis_url: str = Field("", validate_default=True,
                            description="scope = cluster: the Redis the hosts share "
                                        "(redis://[:password@]host:port/db); a secret.")
+
+    # scope = "cluster" (plugins/breaker/cluster.py): how the syncer reaches Redis.
+    redis_timeout_ms: int = Field(200, ge=10, le=MAX_REDIS_TIMEOUT_MS,
+                                  description="Connect and read timeout of each Redis round "
+                                              "trip, in ms (10..5000); no retries.")
+    redis_key_prefix: str = Field("dashboard:breaker", min_length=1, max_length=200,
+                                  pattern=r"^[A-Za-z0-9_.:-]+$",
+                                  description="Redis keys are <prefix>:<app_factory>:...; "
+                                              "give each fleet its own.")
 
     @field_validator("scope")
     @classmethod

@@ -24,6 +24,7 @@ from pathlib import Path
 from dashboard.clock import Clock
 from dashboard.types import StateKey
 from plugins.breaker.block import BlockError
+from plugins.breaker.clusterscope import ClusterScope
 from plugins.breaker.gate import BreakerGate
 from plugins.breaker.hostscope import HostBreaker
 from plugins.breaker.machine import CircuitBreaker, State, Transition
@@ -54,12 +55,11 @@ class BreakerState:
     """The breaker of one host in one process, with its gate and its notifier."""
 
     def __init__(self, settings: BreakerSettings, clock: Clock,
-                 runtime_dir: Path | None = None, lease_seconds: float = 60) -> None:
+                 runtime_dir: Path | None = None, lease_seconds: float = 60,
+                 app_factory: str = "default") -> None:
         self.settings = settings
         self.clock = clock
         self.scope = settings.scope
-        #: ``checks.breaker.scope``; the cluster syncer says when it has fallen back to host.
-        self.scope_label: str = settings.scope
         #: Called with (action, seconds, reason) after an override is applied here (the cluster
         #: syncer publishes it to the other hosts).
         self.control_listeners: list[Callable[[str, float | None, str], None]] = []
@@ -87,7 +87,25 @@ class BreakerState:
         self.watch = (SlowCallWatch(self.breaker, settings.slow_call_ms)  # type: ignore[arg-type]
                       if settings.slow_call_ms > 0 else None)
         self.gate = BreakerGate(self.breaker, self.watch)  # type: ignore[arg-type]
+        # scope = "cluster": the syncer seat, the Redis link and the cluster half of control()
+        self.cluster: ClusterScope | None = None
+        if self.scope == "cluster" and runtime_dir is not None:
+            self.cluster = ClusterScope(self.breaker, settings, runtime_dir,  # type: ignore[arg-type]
+                                        app_factory)
+            self.control_listeners.append(self.cluster.control)
         publish_state(State.CLOSED)
+
+    @property
+    def scope_label(self) -> str:
+        """``checks.breaker.scope``: the setting, or in cluster scope ``"cluster"`` while a
+        syncer of this host reaches Redis and ``"host (redis unreachable)"`` otherwise."""
+        return self.cluster.label if self.cluster is not None else self.scope
+
+    def start_cluster(self) -> None:
+        """Cluster scope, in a gunicorn worker (never before the fork): compete for the syncer
+        seat."""
+        if self.cluster is not None:
+            self.cluster.start()
 
     def _open_relay(self) -> OverrideRelay | None:
         """Worker scope: the host-wide override block, or ``None`` (overrides then reach only
@@ -164,6 +182,8 @@ class BreakerState:
             self.watch.close()
         if self.relay is not None:
             self.relay.close()
+        if self.cluster is not None:
+            self.cluster.close()
         if isinstance(self.breaker, HostBreaker):
             self.breaker.close()
 
