@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from dashboard.clock import Clock, SystemClock
+from plugins.breaker import overrides as ov
 from plugins.breaker.window import FAILURE, SLOW, SUCCESS, CountWindow, TimeWindow
 
 T = TypeVar("T")
@@ -116,6 +117,9 @@ class Snapshot:
     calls_in_window: int
     seconds_until_half_open: float | None
     slow_call_rate: float = 0.0
+    forced: str | None = None  # an operator override in force: "open" | "disabled"
+    forced_seconds_left: float | None = None
+    forced_reason: str | None = None
 
 
 class CircuitBreaker:
@@ -157,6 +161,7 @@ class CircuitBreaker:
         self._permits_left = 0
         self._permits_issued = 0
         self._succeeded_probes: set[int] = set()
+        self._override: ov.Override | None = None  # see plugins.breaker.overrides
 
     # -- decisions ---------------------------------------------------------------------------
 
@@ -182,6 +187,8 @@ class CircuitBreaker:
                 if left > 0:
                     raise CircuitOpenError(left, state)
                 transition = self._move(_HALF_OPEN)
+                if self._override is not None:  # a forced open has ended: its probe decides
+                    self._open_for, self._override = self._override.resume_open_for, None
                 self._generation += 1
                 self._permits_left = self.half_open_max_calls
                 self._permits_issued = 0
@@ -275,7 +282,7 @@ class CircuitBreaker:
     def _after_closed_outcome(self) -> Transition | None:
         window = self._window
         count = window.count
-        if count >= self.minimum_calls:
+        if count >= self.minimum_calls and not ov.holds_closed(self._override, self._monotonic()):
             if window.failures / count >= self.failure_rate_threshold:
                 return self._open(FAILURE_RATE)
             if window.slow / count >= self.slow_call_rate_threshold:
@@ -288,12 +295,39 @@ class CircuitBreaker:
             return self._open(PROBE_FAILED)
         self._succeeded_probes.add(permit.serial)
         if len(self._succeeded_probes) >= self.half_open_max_calls:
-            transition = self._move(_CLOSED)
-            self._open_for = float(self.open_seconds)
-            self._window.clear()
-            self._epoch += 1
-            return transition
+            return self._close(None)
         return None
+
+    # -- operator overrides (the bookkeeping is plugins.breaker.overrides) -------------------
+
+    def force_open(self, seconds: float, reason: str) -> None:
+        """OPEN now for ``seconds``: refusals carry the time left, no probe until it ends."""
+        with self._lock:
+            now = self._monotonic()
+            self._override = ov.start(ov.FORCED_OPEN, seconds, reason, now,
+                                      ov.resume_period(self._override, self._open_for))
+            self._open_for, self._opened_at = float(seconds), now
+            self._permits_left, self._quiet = 0, False
+            transition = (None if self._state is _OPEN  # already open: only the period changes
+                          else self._move(_OPEN, ov.REASON_FORCED_OPEN))
+        self._report(transition)
+
+    def disable(self, seconds: float, reason: str) -> None:
+        """CLOSED now, and no opening for ``seconds`` (outcomes are still counted)."""
+        with self._lock:
+            self._override = ov.start(ov.DISABLED, seconds, reason, self._monotonic(),
+                                      ov.resume_period(self._override, self._open_for))
+            self._open_for = self._override.resume_open_for
+            transition = (None if self._state is _CLOSED  # keep the window: health shows it
+                          else self._close(ov.REASON_DISABLED, self._open_for))
+        self._report(transition)
+
+    def reset(self, reason: str) -> None:
+        """Clear any override: CLOSED, an empty window, the open period back to open_seconds."""
+        with self._lock:
+            self._override = None
+            transition = self._close(ov.REASON_RESET)
+        self._report(transition)
 
     # -- views -------------------------------------------------------------------------------
 
@@ -333,12 +367,14 @@ class CircuitBreaker:
             state, count = self._state, window.count
             failures, slow = window.failures, window.slow
             left = self._opened_at + self._open_for - now
+            override = ov.in_force(self._override, now)
         if state is _OPEN and left <= 0:
             state = _HALF_OPEN
         rate = failures / count if count else 0.0
         slow_rate = slow / count if count else 0.0
         return Snapshot(state, rate, count, max(left, 0.0) if state is _OPEN else None,
-                        slow_rate)
+                        slow_rate, override and override.kind,
+                        override and override.seconds_left(now), override and override.reason)
 
     # -- helpers (caller holds the lock) -----------------------------------------------------
 
@@ -350,6 +386,16 @@ class CircuitBreaker:
         self._permits_left = 0
         self._quiet = False
         return transition  # the window keeps the rates that opened it, for health, until closed
+
+    def _close(self, reason: str | None, open_for: float | None = None) -> Transition | None:
+        """CLOSED with an empty window (no transition reported when it already was)."""
+        transition = None if self._state is _CLOSED else self._move(_CLOSED, reason)
+        self._state = _CLOSED
+        self._open_for = float(self.open_seconds if open_for is None else open_for)
+        self._window.clear()
+        self._epoch += 1
+        self._quiet = False
+        return transition
 
     def _move(self, after: State, reason: str | None = None) -> Transition:
         window = self._window
