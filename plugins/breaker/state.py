@@ -7,9 +7,6 @@ under :data:`BREAKER` (``host.state``), made at ``dashboard_configure``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-
 from dashboard.clock import Clock
 from dashboard.types import StateKey
 from plugins.breaker.gate import BreakerGate
@@ -20,26 +17,11 @@ from plugins.breaker.settings import BreakerSettings
 from plugins.breaker.slowwatch import SlowCallWatch
 
 
-@dataclass(frozen=True)
-class ControlResult:
-    """What an operator override did (the admin answer): the scope it reached, the override now
-    in force and when it ends (UTC)."""
-
-    action: str
-    scope: str
-    forced: str | None
-    expires_at: datetime | None
-    seconds_left: float | None
-
-
 class BreakerState:
     """The breaker of one host in one process, with its gate and its notifier."""
 
-    scope_label = "worker"
-
     def __init__(self, settings: BreakerSettings, clock: Clock) -> None:
         self.settings = settings
-        self.clock = clock
         self.notifier = TransitionNotifier([log_transition])
         self.breaker = CircuitBreaker(
             window_size=settings.window_size, minimum_calls=settings.minimum_calls,
@@ -61,21 +43,6 @@ class BreakerState:
                 watch.ensure_sweeping()
             self.gate.statement_started()
 
-    def control(self, action: str, seconds: float | None, reason: str) -> ControlResult:
-        """Apply an operator override to this worker's breaker (minimal, worker scope only)."""
-        if action == "force_open" and seconds is not None:
-            self.breaker.force_open(seconds, reason)
-        elif action == "disable" and seconds is not None:
-            self.breaker.disable(seconds, reason)
-        elif action == "reset":
-            self.breaker.reset(reason)
-        else:
-            raise ValueError(f"unknown breaker action {action!r} (or no duration)")
-        snapshot = self.breaker.snapshot()
-        left = snapshot.forced_seconds_left
-        expires = self.clock.now() + timedelta(seconds=left) if left is not None else None
-        return ControlResult(action, self.scope_label, snapshot.forced, expires, left)
-
     def close(self) -> None:
         """Stop the sweeper thread, if one runs."""
         if self.watch is not None:
@@ -92,5 +59,5 @@ class BreakerState:
 
 BREAKER = StateKey[BreakerState]("breaker")
 
-__all__ = ["BREAKER", "BreakerState", "ControlResult", "publish_state"]
+__all__ = ["BREAKER", "BreakerState", "publish_state"]
 
