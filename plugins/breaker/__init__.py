@@ -6,10 +6,12 @@ nothing about availability), refuses database accesses through ``dashboard_db_ch
 OPEN, and answers the refusal as ``CIRCUIT_BREAKER_OPEN`` with ``Retry-After`` = the real time
 left until HALF_OPEN. With ``slow_call_ms`` set, statement starts arrive through
 ``dashboard_db_statement_started`` and a per-worker sweeper counts a statement as slow once it has
-run that long, still running (:mod:`plugins.breaker.slowwatch`). State is per worker process and
-per host. Operators override it through ``dashboard_breaker_control`` (the recovery plugin's
-``POST /admin/api/breaker``): forced open or disabled for a while, or reset
-(:mod:`plugins.breaker.overrides`); health shows the override as ``checks.breaker.forced``.
+run that long, still running (:mod:`plugins.breaker.slowwatch`). With ``scope = "worker"`` (the
+default) the state is per worker process; with ``"host"`` every worker of the host shares one
+state in ``runtime_dir`` (:mod:`plugins.breaker.hostscope`). Operators override it through
+``dashboard_breaker_control`` (the recovery plugin's ``POST /admin/api/breaker``): forced open or
+disabled for a while, or reset (:mod:`plugins.breaker.overrides`); health shows the override as
+``checks.breaker.forced``.
 """
 
 from __future__ import annotations
@@ -48,7 +50,16 @@ def dashboard_settings_model() -> tuple[str, type[BreakerSettings]]:
 @hookimpl
 def dashboard_configure(host: Host) -> None:
     settings = host.plugin_settings(SECTION, BreakerSettings)
-    host.state(BREAKER, lambda: BreakerState(settings, host.clock))
+    host.state(BREAKER, lambda: BreakerState(settings, host.clock, host.runtime_dir,
+                                             probe_lease_seconds(host)))
+
+
+def probe_lease_seconds(host: Host) -> float:
+    """How long a host-wide probe permit may be held: longer than any one request may wait for
+    and run its database calls (a dead holder's lease is freed sooner, see ``leases``)."""
+    database = host.settings.database
+    return (database.pool_timeout + database.connect_timeout
+            + database.call_timeout_ms / 1000 + 5)
 
 
 @hookimpl
@@ -61,7 +72,19 @@ def dashboard_engine_created(host: Host, engine: Engine) -> None:
 @hookimpl
 def dashboard_wrap_wsgi(app: WSGIApp, host: Host) -> WSGIApp:
     state = host.find_state(BREAKER)
-    return app if state is None else BreakerMiddleware(app, state.gate)
+    if state is None:
+        return app
+    state.start_sync()  # in the serving process (host scope: the block's sync thread)
+    return BreakerMiddleware(app, state.gate)
+
+
+@hookimpl
+def dashboard_worker_started(host: Host, pid: int) -> None:
+    state = host.find_state(BREAKER)
+    if state is not None:
+        state.start_sync()
+        state.start_relay()  # worker scope: other workers' overrides reach this one
+        logger.info("%s", state.describe())
 
 
 @hookimpl

@@ -6,7 +6,9 @@ after 1 second; an infinite, NaN or absurd value is now a configuration error na
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from typing import Literal
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from dashboard.sections import SectionModel
 
@@ -14,6 +16,7 @@ MAX_OPEN_SECONDS = 86_400  # a day: longer is an outage nobody should wait out b
 MAX_WINDOW_SIZE = 10_000
 MAX_WINDOW_SECONDS = 3_600  # one bucket per second
 MAX_SLOW_CALL_MS = 86_400_000
+MAX_SHARED_PROBES = 16  # probe leases in the host block (plugins.breaker.block.MAX_LEASES)
 
 
 class BreakerSettings(SectionModel):
@@ -43,6 +46,31 @@ class BreakerSettings(SectionModel):
     open_seconds_max: float = Field(0, ge=0, le=MAX_OPEN_SECONDS, allow_inf_nan=False,
                                     description="0 or >= open_seconds (<= 86400): each failed "
                                                 "probe doubles the open time up to this.")
+
+    scope: Literal["worker", "host", "cluster"] = Field(
+        "worker", description="worker: one breaker per worker; host: one for the workers of "
+                              "this host (runtime_dir); cluster: hosts share trips via Redis.")
+    redis_url: str = Field("", validate_default=True,
+                           description="scope = cluster: the Redis the hosts share "
+                                       "(redis://[:password@]host:port/db); a secret.")
+
+    @field_validator("scope")
+    @classmethod
+    def _probes_fit_the_block(cls, value: str, info: ValidationInfo) -> str:
+        probes = info.data.get("half_open_max_calls", 1)
+        if value != "worker" and probes > MAX_SHARED_PROBES:
+            raise ValueError(f"{value} scope holds at most {MAX_SHARED_PROBES} probe leases: "
+                             f"half_open_max_calls must be <= {MAX_SHARED_PROBES} (got {probes})")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _needed_for_cluster(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("scope") == "cluster" and not value.strip():
+            raise ValueError('required when scope = "cluster"')
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> BreakerSettings:
