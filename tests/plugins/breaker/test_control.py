@@ -40,8 +40,9 @@ def forced_gauge() -> float:
 def test_force_open_refuses_guarded_calls_with_the_time_left_then_ends(
         host: Host, dashboard_client, dashboard_clock: ManualClock) -> None:
     client = dashboard_client(host)
+    # Worker scope: the override reaches every worker of the host (the relay), so "host".
     answer = control(host, "force_open", 90, "failover of the primary")
-    assert answer == {"action": "force_open", "scope": "worker", "forced": "open",
+    assert answer == {"action": "force_open", "scope": "host", "forced": "open",
                       "expires_at": "2026-01-01T00:01:30.000Z", "seconds_left": 90.0}
     assert forced_gauge() == 1
 
@@ -89,7 +90,7 @@ def test_disable_lets_calls_through_while_failing_and_warns(
 def test_reset_clears_an_override_at_once(host: Host, dashboard_client) -> None:
     control(host, "force_open", 600)
     answer = control(host, "reset", None, "false alarm")
-    assert answer == {"action": "reset", "scope": "worker", "forced": None,
+    assert answer == {"action": "reset", "scope": "host", "forced": None,
                       "expires_at": None, "seconds_left": None}
     assert dashboard_client(host).get("/query").status_code == 200
     assert breaker_check(host)["status"] == "pass"

@@ -43,7 +43,7 @@ def test_force_open_disable_reset_each_answer_and_leave_an_audit_line(
     assert response.status_code == 200, response.get_json()
     assert_success_envelope(response)
     assert response.get_json()["data"] == {
-        "action": "force_open", "scope": "worker", "forced": "open",
+        "action": "force_open", "scope": "host", "forced": "open",
         "expires_at": "2026-01-01T00:02:00.000Z", "seconds_left": 120.0}
     assert response.headers["Cache-Control"] == "no-store"
     refused = client.get("/query")
@@ -55,7 +55,7 @@ def test_force_open_disable_reset_each_answer_and_leave_an_audit_line(
     assert disabled.get_json()["data"]["forced"] == "disabled"
     assert client.get("/query").status_code == 200
     reset = control(client, action="reset", reason="over", acknowledge=True)
-    assert reset.get_json()["data"] == {"action": "reset", "scope": "worker", "forced": None,
+    assert reset.get_json()["data"] == {"action": "reset", "scope": "host", "forced": None,
                                         "expires_at": None, "seconds_left": None}
 
     lines = audit_lines(tmp_path)
@@ -69,7 +69,7 @@ def test_force_open_disable_reset_each_answer_and_leave_an_audit_line(
                      "actor": "admin", "remote_addr": first["remote_addr"],
                      "reason": "failover drill", "override": False, "acknowledge": True,
                      "policy_state": first["policy_state"], "decision": "executed",
-                     "restart_id": None, "duration_seconds": 120, "scope": "worker",
+                     "restart_id": None, "duration_seconds": 120, "scope": "host",
                      "expires_at": "2026-01-01T00:02:00.000Z"}
     assert (lines[1]["duration_seconds"], lines[1]["expires_at"]) == (
         30, "2026-01-01T00:00:40.000Z")

@@ -35,7 +35,8 @@ def breaker_of(session: requests.Session, server: Server) -> tuple[int, dict[str
 
 
 def each_worker(server: Server, count: int, path: str) -> dict[int, requests.Response]:
-    """One answer of ``path`` from each of ``count`` workers (fresh connections spread)."""
+    """One answer of ``path`` from each of ``count`` workers (fresh connections spread; the
+    answer is asked on the connection whose worker said its pid)."""
     answers: dict[int, requests.Response] = {}
 
     def everyone() -> bool:
@@ -86,12 +87,27 @@ def test_force_open_disable_reset_through_the_admin_api(tmp_path: Path) -> None:
                           == 200, timeout=10, interval=0.05)
         assert served and time.monotonic() - started >= 1.9
         assert breaker_of(session, server)[1]["forced"] is None
+        assert all(r.status_code == 200 for r in each_worker(server, 2, REPORT).values())
+
+        # One call on one worker reaches every worker (the same Retry-After, within 1 s).
+        forced = post(session, server, action="force_open", reason="incident 42",
+                      duration_seconds=60, acknowledge=True)
+        assert forced.json()["data"]["forced"] == "open"
+        refusals = each_worker(server, 2, REPORT)
+        assert {r.json()["error"]["code"] for r in refusals.values()} == {"CIRCUIT_BREAKER_OPEN"}
+        retry_afters = [int(r.headers["Retry-After"]) for r in refusals.values()]
+        assert max(retry_afters) - min(retry_afters) <= 1 and 50 <= min(retry_afters) <= 60
+        healths = each_worker(server, 2, "/health")
+        assert {h.json()["checks"]["breaker"]["forced"] for h in healths.values()} == {"open"}
 
         disabled = post(session, server, action="disable", reason="replica flaps",
                         duration_seconds=60, acknowledge=True)
         assert disabled.json()["data"]["forced"] == "disabled"
         breaker = breaker_of(session, server)[1]
         assert (breaker["status"], breaker["forced"]) == ("warn", "disabled")
+        healths = each_worker(server, 2, "/health")
+        assert {h.json()["checks"]["breaker"]["forced"] for h in healths.values()} == {
+            "disabled"}
         reset = post(session, server, action="reset", reason="done", acknowledge=True)
         assert reset.json()["data"]["forced"] is None
         assert breaker_of(session, server)[1]["forced"] is None
@@ -100,6 +116,7 @@ def test_force_open_disable_reset_through_the_admin_api(tmp_path: Path) -> None:
                   for r in audit_records(tmp_path)]
         assert events == [("breaker_force_open", "refused", None),
                           ("breaker_force_open", "executed", 2),
+                          ("breaker_force_open", "executed", 60),
                           ("breaker_disable", "executed", 60),
                           ("breaker_reset", "executed", None)]
         assert all(r["remote_addr"] == "127.0.0.1" for r in audit_records(tmp_path))
@@ -110,8 +127,9 @@ def test_force_open_disable_reset_through_the_admin_api(tmp_path: Path) -> None:
         assert requests.post(server.url + PATH, json=body, timeout=10).status_code == 401
         assert requests.post(server.url + PATH, json=body, timeout=10, headers={
             "Authorization": "Bearer wrong"}).status_code == 401
-        assert len(audit_records(tmp_path)) == 4
-        assert all(r.status_code == 200 for r in each_worker(server, 2, REPORT).values())
+        assert len(audit_records(tmp_path)) == 5
+        served = each_worker(server, 2, REPORT)
+        assert all(r.status_code == 200 for r in served.values())
     log = server.log_text()
     assert "circuit breaker override: force_open for 2s" in log
     assert "Traceback" not in log
