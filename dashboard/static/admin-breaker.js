@@ -105,8 +105,10 @@
       var body = { action: action, reason: reason,
                    acknowledge: byId("breaker-acknowledge").checked };
       if (action !== "reset") body.duration_seconds = Number(byId("breaker-duration").value);
-      var message = LABELS[action] + " for the whole " + text(shown && shown.scope) + " scope" +
+      var message = LABELS[action] +
         (body.duration_seconds ? " for " + Fmt.seconds(body.duration_seconds) : "") + "?" +
+        " It applies to the breaker's whole scope, every worker of it, not only the one " +
+        "answering this page." +
         (action === "force_open" ? " Every database call will be refused meanwhile." : "") +
         (action === "disable" ? " Database calls will not be protected meanwhile." : "");
       result.className = "";
@@ -125,8 +127,6 @@
         }).then(deps.afterAction);
       });
     });
-
-    function text(value) { return value ? String(value) : "worker"; }
 
     setInterval(tick, 250);
     return { render: render };
