@@ -16,7 +16,8 @@ Order rules
 * Collecting hooks (every hook not marked *firstresult*) return a list with one entry per
   plugin that implements the hook and did not return ``None``, in TOML order (first listed
   first).
-* *firstresult* hooks (``dashboard_map_exception``, ``dashboard_restart_policy``) are asked in
+* *firstresult* hooks (``dashboard_map_exception``, ``dashboard_restart_policy``,
+  ``dashboard_breaker_control``) are asked in
   TOML order too: the first plugin listed that returns something other than ``None`` wins and
   the rest are not called.
 
@@ -214,6 +215,23 @@ def dashboard_restart_policy(host: Host) -> dict[str, Any] | None:
     policy); ``host`` is the current host. firstresult: the first plugin in TOML order that
     answers wins. Implemented by the recovery plugin; when no enabled plugin answers, health
     reports ``null``.
+    """
+
+
+@hookspec(firstresult=True)
+def dashboard_breaker_control(host: Host, action: str, duration_seconds: int | None,
+                              reason: str) -> dict[str, Any] | None:
+    """Apply an operator override to the circuit breaker (CONTRACT §11); ``None`` if none runs.
+
+    Called by the recovery plugin's admin API (``POST /admin/api/breaker``) in the worker that
+    answers, after authentication and validation, through :func:`dashboard.hookcalls.first_answer`.
+    ``host`` is that worker's host; ``action`` is ``"force_open"``, ``"disable"`` or ``"reset"``;
+    ``duration_seconds`` the override's length (1..86400; ``None`` for ``reset``); ``reason``
+    the operator's reason, already masked for secrets. The override applies to the breaker's
+    whole scope and ends by itself. firstresult: the first plugin in TOML order that answers
+    wins. Returns ``{"action", "scope", "forced", "expires_at", "seconds_left"}`` (``forced``
+    ``None`` | ``"open"`` | ``"disabled"``; ``expires_at`` an RFC 3339 UTC string or ``None``),
+    or ``None`` when no breaker is configured for ``host`` (the admin API then answers 404).
     """
 
 

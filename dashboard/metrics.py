@@ -149,6 +149,10 @@ def series() -> SimpleNamespace:
         breaker_rejections=Counter(
             "dashboard_breaker_rejections_total",
             "Database accesses refused by the circuit breaker."),
+        breaker_forced=Gauge(
+            "dashboard_breaker_forced",
+            "Operator override of the circuit breaker: 0 none, 1 forced open, 2 disabled "
+            "(highest live worker).", multiprocess_mode="livemax"),
         breaker_failure_rate=Gauge(
             "dashboard_breaker_failure_rate",
             "Failure share of the breaker's window, worst live worker.",

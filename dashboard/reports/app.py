@@ -120,7 +120,7 @@ class ReportsApp:
 
     def admin_page(self, request: Request) -> Response:
         return render_page("admin.html", title="Operator", page="admin",
-                           scripts=[*COMMON_SCRIPTS, "page-admin.js"])
+                           scripts=[*COMMON_SCRIPTS, "admin-breaker.js", "page-admin.js"])
 
     @staticmethod
     def _not_found(request: Request, message: str | None = None) -> Response:

@@ -26,7 +26,6 @@
   var timer = null;
   var policy = null;          // {state, remaining, at, next_action} from the newest reading
   var recoveryMissing = false;
-  var breakerControllable = false;
   var tokenNote = null;       // what the server said about the token last time, if anything
   var latestHealth = null;
 
@@ -124,7 +123,7 @@
            Fmt.number(checks.pool.max_capacity) + " connections in use");
     }
     renderAdvice(recommendation);
-    renderBreakerControls(breaker);
+    breakerControls.render(breaker, payload.cache, recoveryMissing);
     if (resilience.policy === null && "policy" in resilience) showRecoveryMissing();
     else if (resilience.policy) readPolicy(resilience.policy);
   }
@@ -191,17 +190,6 @@
     byId("policy-panel").hidden = true;
   }
 
-  function renderBreakerControls(breaker) {
-    // Only a breaker that reports `forced` (CONTRACT §11) can be forced; others get no controls.
-    breakerControllable = !!breaker && Object.prototype.hasOwnProperty.call(breaker, "forced");
-    var panel = byId("breaker-controls");
-    panel.hidden = !breakerControllable || recoveryMissing;
-    if (!breakerControllable) return;
-    byId("breaker-forced").textContent = "Forced state for the " + text(breaker.scope || "worker") +
-      " scope: " + (breaker.forced ? Fmt.word(breaker.forced) +
-                    (breaker.forced_until ? " until " + Fmt.dateTime(breaker.forced_until) : "")
-                                   : "none (the breaker follows the failure rate)") + ".";
-  }
 
   // ---- the admin API ------------------------------------------------------------------------
 
@@ -395,41 +383,11 @@
     });
   });
 
-  // ---- breaker control (CONTRACT §11) -------------------------------------------------------
+  // ---- breaker control (CONTRACT §11; admin-breaker.js) ------------------------------------
 
-  byId("breaker-action").addEventListener("change", function () {
-    byId("breaker-duration").disabled = byId("breaker-action").value === "reset";
-  });
-
-  byId("breaker-form").addEventListener("submit", function (event) {
-    event.preventDefault();
-    var result = byId("breaker-result");
-    if (!token()) { result.className = "alert"; result.textContent = "Enter the admin token first."; return; }
-    var action = byId("breaker-action").value;
-    var body = { action: action, reason: byId("breaker-reason").value.trim(),
-                 acknowledge: byId("breaker-acknowledge").checked };
-    if (action !== "reset") body.duration_seconds = Number(byId("breaker-duration").value);
-    var labels = { force_open: "Force the breaker open", disable: "Disable the breaker",
-                   reset: "Reset the breaker" };
-    var message = labels[action] + " for the whole scope" +
-      (body.duration_seconds ? " for " + Fmt.seconds(body.duration_seconds) : "") + "?" +
-      (action === "force_open" ? " Every database call will be refused meanwhile." : "");
-    result.className = "";
-    result.textContent = "";
-    confirmStep("breaker", message).then(function (confirmed) {
-      if (!confirmed) { result.textContent = "Cancelled; nothing was sent."; return; }
-      result.textContent = "Sending…";
-      return MesApi.post("/admin/api/breaker", body, authorized()).then(function () {
-        result.className = "ok";
-        result.textContent = labels[action] + ": done.";
-        byId("breaker-reason").value = "";
-        byId("breaker-acknowledge").checked = false;
-      }, function (error) {
-        result.className = "alert";
-        result.textContent = "Refused: " + describe(error);
-        accessProblem(error);
-      }).then(refreshAfterAction);
-    });
+  var breakerControls = BreakerControls({
+    byId: byId, token: token, authorized: authorized, describe: describe,
+    accessProblem: accessProblem, confirmStep: confirmStep, afterAction: refreshAfterAction
   });
 
   // ---- token --------------------------------------------------------------------------------

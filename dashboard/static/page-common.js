@@ -29,7 +29,8 @@
     manual: "manual", auto: "automatic", crash: "after a crash",
     database_unreachable: "database unreachable", circuit_breaker_open: "circuit breaker open",
     db_pool_saturated: "database pool saturated", restart_churn_exceeded: "too many restarts",
-    overloaded: "overloaded", open: "forced open", disabled: "disabled"
+    overloaded: "overloaded", open: "forced open", disabled: "disabled",
+    circuit_breaker_disabled: "circuit breaker disabled by an operator"
   };
 
   var CODE_WORDS = {

@@ -8,7 +8,10 @@ left until HALF_OPEN. With ``slow_call_ms`` set, statement starts arrive through
 ``dashboard_db_statement_started`` and a per-worker sweeper counts a statement as slow once it has
 run that long, still running (:mod:`plugins.breaker.slowwatch`). With ``scope = "worker"`` (the
 default) the state is per worker process; with ``"host"`` every worker of the host shares one
-state in ``runtime_dir`` (:mod:`plugins.breaker.hostscope`).
+state in ``runtime_dir`` (:mod:`plugins.breaker.hostscope`). Operators override it through
+``dashboard_breaker_control`` (the recovery plugin's ``POST /admin/api/breaker``): forced open or
+disabled for a while, or reset (:mod:`plugins.breaker.overrides`); health shows the override as
+``checks.breaker.forced``.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ from sqlalchemy.engine import Engine
 from dashboard import contract, hookimpl
 from dashboard.checks import CheckResult, Recommendation
 from dashboard.dbfaults import DbOutcome
+from plugins.breaker import overrides
 from plugins.breaker.gate import BreakerMiddleware
-from plugins.breaker.machine import State, find_refusal
+from plugins.breaker.machine import Snapshot, State, find_refusal
+from plugins.breaker.metrics import publish_forced
 from plugins.breaker.poolgate import gate_pool_waits
 from plugins.breaker.settings import BreakerSettings
 from plugins.breaker.state import BREAKER, BreakerState, publish_state
@@ -32,6 +37,7 @@ if TYPE_CHECKING:
     from dashboard.types import Host, WSGIApp
 
 SECTION = "breaker"
+DISABLED_REASON = "circuit_breaker_disabled"
 logger = logging.getLogger("dashboard.breaker")
 _STATUS = {State.CLOSED: "pass", State.HALF_OPEN: "warn", State.OPEN: "fail"}
 
@@ -127,16 +133,50 @@ def dashboard_health_checks(host: Host) -> list[CheckResult]:
     if state is None:
         return []
     snapshot = state.breaker.snapshot()
-    publish_state(snapshot.state)  # OPEN turns HALF_OPEN lazily; keep the gauge honest
+    publish_state(snapshot.state)  # OPEN turns HALF_OPEN lazily; keep the gauges honest
+    publish_forced(snapshot.forced)
     status = _STATUS[snapshot.state]
+    reason = None if status == "pass" else "circuit_breaker_open"
+    if snapshot.forced == overrides.DISABLED:  # CLOSED, but nothing protects the database
+        status, reason = "warn", DISABLED_REASON
     retry_after = (contract.retry_after_seconds(snapshot.seconds_until_half_open)
                    if snapshot.seconds_until_half_open is not None else None)
     return [CheckResult(
         name="breaker", status=status,  # type: ignore[arg-type]
         details={"state": snapshot.state.value, "failure_rate": round(snapshot.failure_rate, 4),
                  "slow_call_rate": round(snapshot.slow_call_rate, 4),
-                 "retry_after_seconds": retry_after, "scope": state.scope_label},
-        degraded_reason=None if status == "pass" else "circuit_breaker_open")]
+                 "retry_after_seconds": retry_after,
+                 "scope": state.scope_label, **forced_details(snapshot)},
+        degraded_reason=reason)]
+
+
+def forced_details(snapshot: Snapshot) -> dict[str, object]:
+    """``forced`` (``None`` | ``"open"`` | ``"disabled"``), its seconds left (whole, rounded up)
+    and the operator's reason."""
+    left = snapshot.forced_seconds_left
+    return {"forced": snapshot.forced,
+            "forced_seconds_left": contract.retry_after_seconds(left) if left is not None
+            else None,
+            "forced_reason": snapshot.forced_reason}
+
+
+@hookimpl
+def dashboard_breaker_control(host: Host, action: str, duration_seconds: int | None,
+                              reason: str) -> dict[str, object] | None:
+    """Apply an operator override to this host's breaker scope (``BreakerState.control``)."""
+    state = host.find_state(BREAKER)
+    if state is None:
+        return None
+    result = state.control(action, duration_seconds, reason)
+    publish_forced(result.forced)
+    logger.warning("circuit breaker override: %s%s (scope %s)", action,
+                   f" for {duration_seconds}s" if duration_seconds is not None else "",
+                   result.scope)
+    return {"action": result.action, "scope": result.scope, "forced": result.forced,
+            "expires_at": contract.utc_timestamp(result.expires_at)
+            if result.expires_at is not None else None,
+            "seconds_left": round(result.seconds_left, 3)
+            if result.seconds_left is not None else None}
 
 
 @hookimpl
@@ -153,6 +193,15 @@ def dashboard_recommendation(host: Host, checks: Mapping[str, CheckResult]
     check = checks.get("breaker")
     if check is None or check.status == "pass":
         return None
+    forced = check.details.get("forced")
+    if forced == overrides.DISABLED:
+        return Recommendation("observe", f"circuit breaker disabled by an operator for "
+                                         f"{check.details.get('forced_seconds_left')}s more: "
+                                         "database calls are not protected")
+    if forced == overrides.FORCED_OPEN:
+        seconds = check.details.get("retry_after_seconds")
+        return Recommendation("throttle", f"circuit breaker forced open by an operator: "
+                                          f"database calls fail fast for {seconds}s more")
     if check.details.get("state") == State.OPEN.value:
         seconds = check.details.get("retry_after_seconds")
         return Recommendation("throttle", f"circuit breaker open: database calls fail fast for "

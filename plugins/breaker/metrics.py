@@ -9,11 +9,20 @@ from __future__ import annotations
 
 from dashboard.metrics import series
 from plugins.breaker.machine import CircuitBreaker, State, Transition
+from plugins.breaker.overrides import GAUGE_VALUES
 
 
 def publish_state(state: State) -> None:
     try:
         series().breaker_state.set(state.gauge_value)
+    except Exception:
+        return
+
+
+def publish_forced(forced: str | None) -> None:
+    """``dashboard_breaker_forced``: 0 no override, 1 forced open, 2 disabled."""
+    try:
+        series().breaker_forced.set(GAUGE_VALUES.get(forced, 0))
     except Exception:
         return
 

@@ -7,7 +7,9 @@ by these rules, first match wins:
 1. **recover**: the breaker has been ``OPEN``, or the pool critically saturated
    (``saturation >= pool_saturation_critical``), *continuously* for at least
    ``auto_recover_after_seconds`` (a threshold of the recovery plugin) **and** the restart policy
-   is ``allowed``. Restarting the workers gives them fresh pools and fresh connections.
+   is ``allowed``. Restarting the workers gives them fresh pools and fresh connections. A breaker
+   an operator *forced* open (``checks.breaker.forced == "open"``) is not pressure: it is open on
+   purpose, and restarting the workers would not (and should not) close it.
 2. **throttle**: the same sustained pressure, but the policy is ``cooling_down`` or ``blocked``:
    restarting is not allowed, so shed load and wait.
 3. **throttle**: the restart policy is ``blocked`` (restart churn exceeded): restarts are not
@@ -40,6 +42,7 @@ class Situation:
     """What the rules look at, extracted from checks, thresholds and the restart policy."""
 
     breaker_state: str | None = None
+    breaker_forced: str | None = None
     pool_status: str | None = None
     database_failed: bool = False
     policy_state: str | None = None
@@ -47,11 +50,16 @@ class Situation:
     auto_recover_after_seconds: float | None = None
 
     @property
+    def breaker_tripped(self) -> bool:
+        """OPEN by its own decision (an operator's forced open is no pressure)."""
+        return self.breaker_state == "OPEN" and self.breaker_forced != "open"
+
+    @property
     def under_pressure(self) -> bool:
-        return self.breaker_state == "OPEN" or self.pool_status == "fail"
+        return self.breaker_tripped or self.pool_status == "fail"
 
     def pressure_name(self) -> str:
-        return "breaker OPEN" if self.breaker_state == "OPEN" else "pool critically saturated"
+        return "breaker OPEN" if self.breaker_tripped else "pool critically saturated"
 
 
 def situation_of(checks: Mapping[str, CheckResult], thresholds: Mapping[str, Any],
@@ -62,6 +70,7 @@ def situation_of(checks: Mapping[str, CheckResult], thresholds: Mapping[str, Any
     auto_after = thresholds.get("auto_recover_after_seconds")
     return Situation(
         breaker_state=breaker.details.get("state") if breaker is not None else None,
+        breaker_forced=breaker.details.get("forced") if breaker is not None else None,
         pool_status=pool.status if pool is not None else None,
         database_failed=database is not None and database.status == "fail",
         policy_state=(policy or {}).get("state"),

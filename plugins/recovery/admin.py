@@ -1,4 +1,5 @@
-"""The admin API under ``/admin/api/`` (CONTRACT §5): status, system status, restart.
+"""The admin API under ``/admin/api/`` (CONTRACT §5, §11): status, system status, restart, and
+the breaker's operator overrides (:mod:`plugins.recovery.breakerctl`).
 
 Authenticated by ``Authorization: Bearer <token>``; the token is read from the environment
 variable named by ``admin_token_env`` on every request (so it is never copied into settings,
@@ -24,6 +25,7 @@ from dashboard.resilience import collect_checks, resilience_block, strongest_vot
 from dashboard.secrets import configured_secrets, mask_literals
 from plugins.recovery import readings
 from plugins.recovery.body import BadRequest, parse_json_object, read_body
+from plugins.recovery.breakerctl import BreakerControl
 from plugins.recovery.restarts import RestartRequest, master_pid, master_reloader
 from plugins.recovery.store import Heartbeat, RestartRecord
 
@@ -79,6 +81,7 @@ class AdminApi:
             ("GET", "worker/status"): self.worker_status,
             ("GET", "system-status"): self.system_status,
             ("POST", "worker/restart"): self.restart,
+            ("POST", "breaker"): BreakerControl(recovery),
         }
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:

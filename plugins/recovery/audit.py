@@ -1,5 +1,5 @@
-"""The audit log: one JSON line per restart request (accepted or refused) and per automatic or
-crash restart.
+"""The audit log: one JSON line per restart request (accepted or refused), per automatic or
+crash restart, and per operator override of the circuit breaker (``breaker_*`` events).
 
 Several processes append to the same file (every worker, the gunicorn master's watchdog and crash
 observer). Each record is written with a single ``write`` on a descriptor opened with
@@ -41,6 +41,16 @@ class AuditRecord:
         fields = asdict(self)
         fields["timestamp"] = utc_timestamp(self.timestamp)
         return (json.dumps(fields, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+
+
+@dataclass(frozen=True)
+class BreakerAuditRecord(AuditRecord):
+    """A ``breaker_force_open`` / ``breaker_disable`` / ``breaker_reset`` line: the restart
+    record's fields (``override`` false, ``restart_id`` null), then what the override did."""
+
+    duration_seconds: int | None = None
+    scope: str | None = None
+    expires_at: str | None = None  # RFC 3339 UTC, as the admin answer gives it
 
 
 class AuditLog:

@@ -46,7 +46,9 @@ def breaker_check(host: Host) -> dict:
 def test_closed_check_is_pass_exactly_as_the_contract_shows_it(host: Host) -> None:
     assert breaker_check(host) == {"status": "pass", "state": "CLOSED", "failure_rate": 0.0,
                                    "slow_call_rate": 0.0, "retry_after_seconds": None,
-                                   "scope": "worker", "degraded_reason": None}
+                                   "scope": "worker", "forced": None,
+                                   "forced_seconds_left": None, "forced_reason": None,
+                                   "degraded_reason": None}
     assert host.hook.dashboard_resilience_thresholds(host=host) == [
         {"breaker_failure_rate": 0.5}]
 
@@ -85,8 +87,9 @@ def test_open_answers_circuit_breaker_open_with_the_real_time_left(
     check = breaker_check(host)
     assert check.pop("failure_rate") >= 0.5  # the rate that opened it, kept while OPEN
     assert check == {"status": "fail", "state": "OPEN", "slow_call_rate": 0.0,
-                     "retry_after_seconds": 20, "scope": "worker",
-                     "degraded_reason": "circuit_breaker_open"}
+                     "retry_after_seconds": 20, "degraded_reason": "circuit_breaker_open",
+                     "scope": "worker", "forced": None, "forced_seconds_left": None,
+                     "forced_reason": None}
     assert series().breaker_state._value.get() == 2
 
 

@@ -32,6 +32,10 @@ AUTO = 120.0
      "database unreachable"),
     (Situation(breaker_state="CLOSED", pool_status="pass", policy_state="allowed"), "observe",
      "no pressure"),
+    # Forced open by an operator: open on purpose, so no restart, however long it lasts.
+    (Situation(breaker_state="OPEN", breaker_forced="open", pressure_seconds=AUTO * 10,
+               auto_recover_after_seconds=AUTO, policy_state="allowed"), "throttle",
+     "circuit breaker OPEN: clients should back off"),
 ])
 def test_rules(situation: Situation, action: str, words: str) -> None:
     vote = recommend(situation)
@@ -51,6 +55,10 @@ def test_situation_reads_checks_thresholds_and_policy() -> None:
                                   policy_state="allowed", pressure_seconds=12,
                                   auto_recover_after_seconds=30.0)
     assert situation.under_pressure
+    checks["breaker"] = CheckResult("breaker", "fail", {"state": "OPEN", "forced": "open"})
+    forced = situation_of(checks, {}, None)
+    assert forced.breaker_forced == "open" and not forced.breaker_tripped
+    assert forced.under_pressure is False  # the pool only warns
 
 
 def test_pressure_clock_counts_continuous_pressure_only() -> None:

@@ -35,7 +35,11 @@ HEALTH_SCHEMA = exactly({
                 "status": STATUS, "state": {"enum": ["CLOSED", "OPEN", "HALF_OPEN"]},
                 "failure_rate": {**NUMBER, "minimum": 0, "maximum": 1},
                 "slow_call_rate": {**NUMBER, "minimum": 0, "maximum": 1},
-                "retry_after_seconds": {"type": ["integer", "null"], "minimum": 1}}),
+                "retry_after_seconds": {"type": ["integer", "null"], "minimum": 1},
+                "scope": {"type": "string", "minLength": 1},
+                "forced": {"enum": [None, "open", "disabled"]},
+                "forced_seconds_left": {"type": ["integer", "null"], "minimum": 1},
+                "forced_reason": {"type": ["string", "null"], "maxLength": 500}}),
             "pool": exactly({
                 "status": STATUS, "size": COUNT, "checked_out": COUNT, "overflow": COUNT,
                 "max_capacity": COUNT, "saturation": {**NUMBER, "minimum": 0}}),

@@ -1,0 +1,182 @@
+"""The operator page's breaker controls (CONTRACT §11) in real Chromium against a real gunicorn
+(two workers, the real plugins): shown when health's breaker carries ``forced``, a confirmation
+before each action, force open shown at once with a live countdown while report calls get
+``CIRCUIT_BREAKER_OPEN`` with ``Retry-After`` ~= the time left, reset back to closed, the page
+with the controls visible passes axe-core, screenshots at 1400 and 400 px."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+from playwright.sync_api import Browser, Page, Request, expect
+
+from tests.dashboard.reports.pagetools import (
+    NARROW,
+    WIDE,
+    axe_violations,
+    horizontal_overflow,
+    person_page,
+    screenshot,
+)
+from tests.support.server import Server, gunicorn_server
+
+TOKEN = "breaker-page-token-5"
+#: No ``fallback``: a refused report call answers CIRCUIT_BREAKER_OPEN, not stale data.
+TOML = """
+[dashboard]
+plugins = ["redaction", "breaker", "degradation", "health", "recovery"]
+"""
+PATH = "/admin/api/breaker"
+REPORT = "/api/reports/wip-by-workcenter"
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with gunicorn_server(tmp_path_factory.mktemp("breaker-page"), TOML, workers=2,
+                         env={"DASHBOARD_ADMIN_TOKEN": TOKEN}) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def reset_after(server: Server) -> Iterator[None]:
+    yield
+    requests.post(server.url + PATH, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10,
+                  json={"action": "reset", "reason": "test cleanup", "acknowledge": True})
+
+
+def signed_in(page: Page, server: Server) -> None:
+    page.goto(server.url + "/admin")
+    page.get_by_label("Token", exact=True).fill(TOKEN)
+    page.get_by_role("button", name="Use token").click()
+    expect(page.get_by_test_id("token-state")).to_contain_text("Token accepted")
+    expect(page.get_by_test_id("breaker-controls")).to_be_visible()
+
+
+def fill(page: Page, action: str, reason: str, seconds: int | None = None) -> None:
+    page.get_by_label("Action").select_option(action)
+    if seconds is not None:
+        page.get_by_label("Duration in seconds").fill(str(seconds))
+    page.get_by_label("Reason for the breaker change").fill(reason)
+    page.get_by_label("Acknowledged: this changes the breaker").check()
+    page.get_by_role("button", name="Apply to the breaker").click()
+
+
+def confirm(page: Page) -> Request:
+    with page.expect_request(lambda r: r.url.endswith(PATH)) as sent:
+        page.get_by_role("button", name="Yes, apply").click()
+    return sent.value
+
+
+def test_controls_are_shown_and_a_cancelled_confirmation_sends_nothing(
+        page: Page, server: Server) -> None:
+    health = server.get("/health").json()
+    assert health["checks"]["breaker"]["forced"] is None
+    signed_in(page, server)
+    forced = page.get_by_test_id("breaker-forced")
+    expect(forced).to_have_attribute("data-forced", "none")
+    expect(forced).to_contain_text("No override for the worker scope: the breaker follows the "
+                                   "failure rate (now closed (calls pass))")
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if r.url.endswith(PATH) else None)
+
+    fill(page, "force_open", "just looking", 300)
+    dialog = page.get_by_test_id("breaker-confirm")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("Force the breaker open for 5 min? It applies to the "
+                                   "breaker's whole scope, every worker of it, not only the "
+                                   "one answering this page. Every database call will be "
+                                   "refused meanwhile.")
+    page.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_test_id("breaker-result")).to_have_text("Cancelled; nothing was sent.")
+    page.wait_for_timeout(300)
+    assert sent == []
+    assert server.get(REPORT).status_code == 200
+
+
+def test_force_open_shows_at_once_counts_down_refuses_reports_then_reset_closes(
+        browser: Browser, server: Server) -> None:
+    with person_page(browser, timezone="Asia/Tokyo") as page:
+        signed_in(page, server)
+        fill(page, "force_open", "primary failover", 90)
+        sent = confirm(page)
+        started = time.monotonic()
+        assert sent.post_data_json == {"action": "force_open", "reason": "primary failover",
+                                       "acknowledge": True, "duration_seconds": 90}
+        assert sent.headers["authorization"] == f"Bearer {TOKEN}"
+
+        result = page.get_by_test_id("breaker-result")
+        expect(result).to_contain_text(re.compile(
+            r"Forced open for the host scope until .* GMT\+9\."))
+        forced = page.get_by_test_id("breaker-forced")
+        expect(forced).to_have_attribute("data-forced", "open", timeout=1000)  # at once
+        expect(forced).to_contain_text(re.compile(
+            r"Forced open by an operator for the (host|worker) scope: every database call is "
+            r"refused for \d+ s more \(until \d\d:\d\d GMT\+9\)\. Reason: primary failover"))
+        first = int(forced.get_attribute("data-seconds") or "0")
+        assert 85 <= first <= 90
+        page.wait_for_timeout(2200)
+        assert 0 < int(forced.get_attribute("data-seconds") or "0") < first
+
+        # A report call from the page's own client is refused with the time left.
+        report = page.evaluate("""async (url) => {
+            const response = await fetch(url, {cache: "no-store"});
+            return {status: response.status, retryAfter: response.headers.get("Retry-After"),
+                    body: await response.json()};
+        }""", REPORT)
+        left = 90 - (time.monotonic() - started)
+        assert report["status"] == 503
+        assert report["body"]["error"]["code"] == "CIRCUIT_BREAKER_OPEN"
+        assert abs(int(report["retryAfter"]) - left) <= 1.5
+        # Health (any worker, once its memo is fresh) agrees; the page keeps saying so.
+        expect(page.get_by_test_id("health-summary")).to_have_text(
+            "Degraded: circuit breaker open.", timeout=15000)
+        expect(forced).to_have_attribute("data-forced", "open")
+        screenshot(page, "admin-breaker-forced-open")
+
+        page.get_by_label("Action").select_option("reset")
+        expect(page.get_by_label("Duration in seconds")).to_be_disabled()
+        fill(page, "reset", "failover done")
+        expect(page.get_by_test_id("breaker-confirm")).to_contain_text(
+            "Reset the breaker? It applies to the breaker's whole scope")
+        assert "duration_seconds" not in confirm(page).post_data_json
+        expect(result).to_have_text("Reset: no override is in force for the host scope.")
+        expect(forced).to_have_attribute("data-forced", "none", timeout=1000)
+        expect(page.get_by_test_id("health-summary")).to_have_text("Healthy.", timeout=15000)
+        expect(forced).to_contain_text("No override for the worker scope: the breaker follows "
+                                       "the failure rate (now closed (calls pass)).")
+        assert server.get(REPORT).status_code == 200
+
+
+def test_a_refusal_from_the_server_is_shown(page: Page, server: Server) -> None:
+    signed_in(page, server)
+    page.evaluate("document.getElementById('breaker-duration').removeAttribute('max')")
+    fill(page, "disable", "too long", 90000)
+    confirm(page)
+    expect(page.get_by_test_id("breaker-result")).to_have_text(
+        "Refused: VALIDATION_ERROR: duration_seconds must be between 1 and 86400")
+    expect(page.get_by_test_id("breaker-forced")).to_have_attribute("data-forced", "none")
+
+
+@pytest.mark.parametrize("width", [WIDE, NARROW])
+def test_the_page_with_the_controls_visible_has_no_serious_accessibility_violation(
+        browser: Browser, server: Server, width: int) -> None:
+    with person_page(browser, width=width) as page:
+        signed_in(page, server)
+        fill(page, "disable", "replica flapping", 600)
+        confirm(page)
+        expect(page.get_by_test_id("breaker-forced")).to_have_attribute("data-forced",
+                                                                        "disabled")
+        fill(page, "force_open", "check the dialog too", 60)  # the dialog open, unanswered
+        expect(page.get_by_test_id("breaker-confirm")).to_be_visible()
+
+        violations = axe_violations(page)
+        screenshot(page, f"admin-breaker-controls-{width}")
+
+        assert violations == [], violations
+        assert horizontal_overflow(page) == 0
