@@ -28,22 +28,32 @@
       return Math.max(0, Math.ceil(shown.left - (Date.now() - shown.at) / 1000));
     }
 
+    /** Who an override reaches, in words: a worker-scope override still reaches every worker
+     * of the host (through runtime_dir), so "worker" and "host" read the same. */
+    function reach(scope) {
+      if (scope === "cluster") return "every host of the cluster";
+      if (scope && scope.indexOf("unreachable") >= 0) {
+        return "every worker of this host (Redis unreachable)";
+      }
+      return "every worker of this host";
+    }
+
     function sentence() {
-      var scope = shown.scope || "worker";
+      var scope = reach(shown.scope);
       var left = secondsLeft();
       if (shown.forced && left === 0) {
         return "The override has ended: the breaker follows the failure rate again (one " +
           "probe decides if it was forced open).";
       }
       if (!shown.forced) {
-        return "No override for the " + scope + " scope: the breaker follows the failure " +
+        return "No override for " + scope + ": the breaker follows the failure " +
           "rate" + (shown.state ? " (now " + Fmt.word(shown.state) + ")" : "") + ".";
       }
       var until = Fmt.time(Date.now() + left * 1000);
       var what = shown.forced === "open"
-        ? "Forced open by an operator for the " + scope + " scope: every database call is " +
+        ? "Forced open by an operator for " + scope + ": every database call is " +
           "refused for " + Fmt.seconds(left) + " more (until " + until + ")."
-        : "Disabled by an operator for the " + scope + " scope: database calls are not " +
+        : "Disabled by an operator for " + scope + ": database calls are not " +
           "protected by the breaker for " + Fmt.seconds(left) + " more (until " + until + ").";
       return what + (shown.reason ? " Reason: " + shown.reason : "");
     }
@@ -75,6 +85,9 @@
 
     function answered(data, action, reason) {
       actionAt = Date.now();
+      // An answer's scope is where the override went: "worker" only when runtime_dir could
+      // not carry it to the other workers.
+      var whom = data.scope === "worker" ? "this worker only" : reach(data.scope);
       shown = { forced: data.forced, reason: data.forced ? reason : null, scope: data.scope,
                 state: data.forced === "open" ? "OPEN" : "CLOSED", left: data.seconds_left,
                 at: actionAt };
@@ -82,10 +95,10 @@
       var result = byId("breaker-result");
       result.className = "ok";
       result.textContent = action === "reset"
-        ? "Reset: no override is in force for the " + data.scope + " scope."
+        ? "Reset: no override is in force for " + whom + "."
         : LABELS[action].replace("Force the breaker open", "Forced open")
-            .replace("Disable the breaker", "Disabled") + " for the " + data.scope +
-          " scope until " + Fmt.dateTime(data.expires_at) + ".";
+            .replace("Disable the breaker", "Disabled") + " for " + whom +
+          " until " + Fmt.dateTime(data.expires_at) + ".";
     }
 
     byId("breaker-action").addEventListener("change", function () {

@@ -79,7 +79,7 @@ def test_controls_are_shown_and_a_cancelled_confirmation_sends_nothing(
     signed_in(page, server)
     forced = page.get_by_test_id("breaker-forced")
     expect(forced).to_have_attribute("data-forced", "none")
-    expect(forced).to_contain_text("No override for the worker scope: the breaker follows the "
+    expect(forced).to_contain_text("No override for every worker of this host: the breaker follows the "
                                    "failure rate (now closed (calls pass))")
     sent: list[str] = []
     page.on("request", lambda r: sent.append(r.url) if r.url.endswith(PATH) else None)
@@ -112,11 +112,11 @@ def test_force_open_shows_at_once_counts_down_refuses_reports_then_reset_closes(
 
         result = page.get_by_test_id("breaker-result")
         expect(result).to_contain_text(re.compile(
-            r"Forced open for the host scope until .* GMT\+9\."))
+            r"Forced open for every worker of this host until .* GMT\+9\."))
         forced = page.get_by_test_id("breaker-forced")
         expect(forced).to_have_attribute("data-forced", "open", timeout=1000)  # at once
         expect(forced).to_contain_text(re.compile(
-            r"Forced open by an operator for the (host|worker) scope: every database call is "
+            r"Forced open by an operator for every worker of this host: every database call is "
             r"refused for \d+ s more \(until \d\d:\d\d GMT\+9\)\. Reason: primary failover"))
         first = int(forced.get_attribute("data-seconds") or "0")
         assert 85 <= first <= 90
@@ -145,10 +145,10 @@ def test_force_open_shows_at_once_counts_down_refuses_reports_then_reset_closes(
         expect(page.get_by_test_id("breaker-confirm")).to_contain_text(
             "Reset the breaker? It applies to the breaker's whole scope")
         assert "duration_seconds" not in confirm(page).post_data_json
-        expect(result).to_have_text("Reset: no override is in force for the host scope.")
+        expect(result).to_have_text("Reset: no override is in force for every worker of this host.")
         expect(forced).to_have_attribute("data-forced", "none", timeout=1000)
         expect(page.get_by_test_id("health-summary")).to_have_text("Healthy.", timeout=15000)
-        expect(forced).to_contain_text("No override for the worker scope: the breaker follows "
+        expect(forced).to_contain_text("No override for every worker of this host: the breaker follows "
                                        "the failure rate (now closed (calls pass)).")
         assert server.get(REPORT).status_code == 200
 
