@@ -15,12 +15,14 @@ over its own run of slots). At most ``max(1, minimum_calls - streak)`` are held 
 window writes with each outcome, capped by the failures still in it). Every attempt in flight
 is one more outcome that may be a failure, so attempts in flight plus the streak never exceed
 ``minimum_calls`` until the window has had its ``minimum_calls`` failures; from there on one
-attempt at a time. An attempt that finds no room *waits* (polling the block: memory reads and a
-short sleep), and is refused with :class:`CircuitOpenError` only if the breaker opened
-meanwhile. While the database answers the streak is 0 and ``minimum_calls`` attempts may run
-together, so a healthy host hardly ever waits, and a black-holed database (attempts that hang
-for ``connect_timeout``) still gets ``minimum_calls`` attempts in parallel and opens after one
-``connect_timeout``, as it did before.
+attempt at a time. (A success is flushed into the window up to one sync round late: one made
+just before an outage and flushed after its first failures resets the streak late.) An
+attempt that finds no room *waits* (polling the block: memory reads and a short sleep), and is
+refused with :class:`CircuitOpenError` only if the breaker opened meanwhile. While the database
+answers the streak is 0 and ``minimum_calls`` attempts may run together, so a healthy host
+hardly ever waits, and a black-holed database (attempts that hang for ``connect_timeout``)
+still gets ``minimum_calls`` attempts in parallel and opens after one ``connect_timeout``, as
+it did before.
 
 An attempt ends when the pool hands the new connection out (the next ``dashboard_db_checkout``
 in the same thread), when its failure is counted (the next ``dashboard_db_outcome`` there), or
