@@ -9,7 +9,8 @@ Two jobs live here because both are about what the database layer does for the h
   MariaDB ``max_statement_time``; Oracle ``call_timeout``).
 * :func:`install_event_fanout` listens on *every* SQLAlchemy engine and pool in the process (also
   the ones an app creates itself) and turns their events into ``dashboard_db_checkout``,
-  ``dashboard_db_statement_started`` and ``dashboard_db_outcome`` calls on the host serving the
+  ``dashboard_db_connect_attempt``, ``dashboard_db_statement_started`` and
+  ``dashboard_db_outcome`` calls on the host serving the
   current request, found through a context variable that the host's outermost layer sets
   (:mod:`dashboard.context`).
 """
@@ -187,9 +188,12 @@ def _pool_of(record: Any) -> Pool | None:
 
 
 def _on_connect_attempt(_dialect: Any, record: Any, _cargs: Any, _cparams: Any) -> None:
+    """Before a new DBAPI connection: the checkout gate, then the connect-attempt gate (which
+    only new connections pass through; its end is the next checkout or outcome here)."""
     host = _observing(_pool_of(record))
     if host is not None:
         hookcalls.gate(host, "dashboard_db_checkout", host=host)
+        hookcalls.gate(host, "dashboard_db_connect_attempt", host=host)
 
 
 def _on_checkout(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:

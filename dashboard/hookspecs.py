@@ -148,6 +148,21 @@ def dashboard_db_checkout(host: Host) -> None:
 
 
 @hookspec
+def dashboard_db_connect_attempt(host: Host) -> None:
+    """A *new* database connection is about to be opened (not a pooled checkout); may wait.
+
+    Called in the worker from SQLAlchemy's ``do_connect`` (through
+    :func:`dashboard.hookcalls.gate`), in the thread that connects, right after
+    ``dashboard_db_checkout`` let the access through, for the same engines. ``host`` is the host
+    serving the request. The attempt ends in that thread with the next ``dashboard_db_checkout``
+    (the pool hands the new connection out) or ``dashboard_db_outcome`` (it failed). For
+    bounding connection attempts (the breaker's host-wide reservations may block here until one
+    is free); raise to refuse, the exception then travels to ``dashboard_map_exception``.
+    Return value ignored (collecting).
+    """
+
+
+@hookspec
 def dashboard_db_statement_started(host: Host) -> None:
     """A statement is about to be sent, on a connection serving this host's request.
 

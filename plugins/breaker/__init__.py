@@ -4,7 +4,9 @@ It counts database outcomes reported through ``dashboard_db_outcome`` (only conn
 statement timeouts and pool exhaustion are failures; an app's bad SQL or a rejected password says
 nothing about availability), refuses database accesses through ``dashboard_db_checkout`` while
 OPEN, and answers the refusal as ``CIRCUIT_BREAKER_OPEN`` with ``Retry-After`` = the real time
-left until HALF_OPEN. With ``slow_call_ms`` set, statement starts arrive through
+left until HALF_OPEN. In host and cluster scope a new connection attempt
+(``dashboard_db_connect_attempt``) also takes a host-wide reservation
+(:mod:`plugins.breaker.attempts`). With ``slow_call_ms`` set, statement starts arrive through
 ``dashboard_db_statement_started`` and a per-worker sweeper counts a statement as slow once it has
 run that long, still running (:mod:`plugins.breaker.slowwatch`). With ``scope = "worker"`` (the
 default) the state is per worker process; with ``"host"`` every worker of the host shares one
@@ -27,8 +29,8 @@ from dashboard.checks import CheckResult, Recommendation
 from dashboard.dbfaults import DbOutcome
 from plugins.breaker import overrides
 from plugins.breaker.gate import BreakerMiddleware
-from plugins.breaker.machine import Snapshot, State, find_refusal
-from plugins.breaker.metrics import publish_forced
+from plugins.breaker.machine import CircuitOpenError, Snapshot, State, find_refusal
+from plugins.breaker.metrics import count_rejection, publish_forced
 from plugins.breaker.poolgate import gate_pool_waits
 from plugins.breaker.settings import BreakerSettings
 from plugins.breaker.state import BREAKER, BreakerState, publish_state
@@ -52,7 +54,8 @@ def dashboard_configure(host: Host) -> None:
     settings = host.plugin_settings(SECTION, BreakerSettings)
     host.state(BREAKER, lambda: BreakerState(settings, host.clock, host.runtime_dir,
                                              probe_lease_seconds(host),
-                                             host.settings.dashboard.app_factory))
+                                             host.settings.dashboard.app_factory,
+                                             attempt_lease_seconds(host)))
 
 
 def probe_lease_seconds(host: Host) -> float:
@@ -61,6 +64,13 @@ def probe_lease_seconds(host: Host) -> float:
     database = host.settings.database
     return (database.pool_timeout + database.connect_timeout
             + database.call_timeout_ms / 1000 + 5)
+
+
+def attempt_lease_seconds(host: Host) -> float:
+    """How long a connection-attempt reservation may be held: longer than a connect and the
+    first statements of a new connection may take (a missed end must not hold it for ever)."""
+    database = host.settings.database
+    return database.connect_timeout + database.call_timeout_ms / 1000 + 5
 
 
 @hookimpl
@@ -93,7 +103,21 @@ def dashboard_worker_started(host: Host, pid: int) -> None:
 def dashboard_db_checkout(host: Host) -> None:
     state = host.find_state(BREAKER)
     if state is not None:
+        if state.attempts is not None:
+            state.attempts.end()  # after a new connection: the pool hands it out, it connected
         state.gate.check()
+
+
+@hookimpl
+def dashboard_db_connect_attempt(host: Host) -> None:
+    """Host scope: take one of the host's connection-attempt reservations, waiting for one."""
+    state = host.find_state(BREAKER)
+    if state is not None and state.attempts is not None:
+        try:
+            state.attempts.begin()
+        except CircuitOpenError:
+            count_rejection()
+            raise
 
 
 @hookimpl
@@ -114,7 +138,9 @@ def dashboard_host_closing(host: Host) -> None:
 def dashboard_db_outcome(host: Host, outcome: DbOutcome) -> None:
     state = host.find_state(BREAKER)
     if state is not None:
-        state.gate.observe(outcome)
+        state.gate.observe(outcome)  # first: a waiting attempt must see this failure counted
+        if state.attempts is not None:
+            state.attempts.end()
 
 
 @hookimpl

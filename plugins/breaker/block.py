@@ -44,19 +44,23 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-LAYOUT = 0x4442_4B31  # "DBK1": bump when the slots below change
+LAYOUT = 0x4442_4B32  # "DBK2": bump when the slots below change
 MAGIC, SEQ, VERSION, STATE, GENERATION, OPEN_UNTIL, OPEN_FOR, OPENED_AT = range(8)
 REASON, ORIGIN, HALF_GEN, SERIAL, SUCCEEDED, EPOCH, BOOT = range(8, 15)
 FORCED, FORCED_UNTIL, OVERRIDE_SERIAL, FORCED_REASON_LEN = range(15, 19)
 MANAGED_UNTIL, PROBE_OK_GEN, OVERRIDE_ACTION = range(19, 22)
 #: The window's scalars (see :mod:`plugins.breaker.sharedwindow`).
 W_NEXT, W_WRITTEN, W_COUNT, W_FAILURES, W_SLOW, W_LATEST, W_CLEAN, W_TCOUNT = range(22, 30)
+W_STREAK = 30  # failures in a row at the head of the window (connection-attempt reservations)
 LEASES = 32  # probe leases: MAX_LEASES x (serial, expiry, pid, succeeded)
 LEASE_SLOTS = 4
 MAX_LEASES = 16
 TEXT = LEASES + MAX_LEASES * LEASE_SLOTS  # the operator's reason, UTF-8
 TEXT_BYTES = 2048
-WINDOW = TEXT + TEXT_BYTES // 8  # first slot of the window's storage
+#: Connection-attempt reservations (:mod:`plugins.breaker.attempts`), leases as the probes'.
+RESERVATIONS = TEXT + TEXT_BYTES // 8
+MAX_RESERVATIONS = 16
+WINDOW = RESERVATIONS + MAX_RESERVATIONS * LEASE_SLOTS  # first slot of the window's storage
 SLOT = 8
 _READ_TRIES = 200
 

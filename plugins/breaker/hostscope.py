@@ -11,8 +11,8 @@ its clients the same ``Retry-After``). A success is counted in the worker (one a
 flushed into the block by a background thread every :data:`SYNC_SECONDS`, and before the next
 failure this worker records, so the ring keeps their order. A failure or a slow call is written
 to the block at once, under the block's locks: it is rare, and it is what makes the host open
-after ``minimum_calls`` failures in all its workers together (plus the calls that were already
-past the gate when it opened), not ``minimum_calls`` in each.
+after ``minimum_calls`` failures in all its workers together, not ``minimum_calls`` in each
+(the calls already on their way are bounded by :mod:`plugins.breaker.attempts`).
 
 HALF_OPEN hands out ``half_open_max_calls`` probe permits for the whole host, each a *lease* in
 the block with an expiry (``lease_seconds``) and the pid of the worker that holds it: a worker
@@ -77,10 +77,8 @@ class HostBreaker(ClusterLevers):
         self._q, self._d = self.block.q, self.block.d
         self._window = shared_window(self.block, window_size, window_seconds)
         self._leases = Leases(self.block, half_open_max_calls)
-        self._seen = -1
-        self._state = _CLOSED
-        self._open_until = 0.0
-        self._half_gen = 0
+        self._seen, self._state, self._open_until, self._half_gen = -1, _CLOSED, 0.0, 0
+        self.sync_tasks: list[Callable[[], None]] = []  # more for sync() (attempts.sweep)
         self._pending = 0  # successes counted here, not yet flushed into the block
         self._sync = PeriodicThread("breaker-host-sync", SYNC_SECONDS, self.sync)
         self._refresh()
@@ -243,6 +241,8 @@ class HostBreaker(ClusterLevers):
         if STATES[self._q[STATE]] is _HALF_OPEN and self._leases.holder_gone():
             with self.block.writing():
                 self._leases.free_dead()
+        for task in self.sync_tasks:
+            task()
         if self._q[VERSION] != self._seen:
             self._refresh()
 

@@ -29,12 +29,18 @@ def _alive(pid: int) -> bool:
 
 
 class Leases:
-    """The ``count`` probe leases of one block."""
+    """The ``count`` probe leases of one block (or, from ``start``, another run of leases: the
+    connection-attempt reservations of :mod:`plugins.breaker.attempts`)."""
 
-    def __init__(self, block: Block, count: int) -> None:
+    def __init__(self, block: Block, count: int, start: int = LEASES) -> None:
         self.block = block
         self.count = count
-        self._bases = [LEASES + index * LEASE_SLOTS for index in range(count)]
+        self._bases = [start + index * LEASE_SLOTS for index in range(count)]
+
+    def held(self, now: float) -> int:
+        """How many leases are taken and not expired (memory reads, no lock needed)."""
+        q, d = self.block.q, self.block.d
+        return sum(1 for base in self._bases if q[base + _SERIAL] and d[base + _EXPIRY] > now)
 
     def clear(self) -> None:
         q = self.block.q

@@ -8,6 +8,12 @@ worker writes into are one and the same. Callers hold the block's write lock (se
 
 Successes arrive in batches (each worker counts its own and flushes them every few tens of
 milliseconds): :meth:`add_successes` adds ``n`` at once, in the order they were flushed.
+
+Both windows also keep :attr:`streak`, the failures in a row at the head of the window (any
+other outcome ends it, a clear empties it): the connection-attempt reservations of
+:mod:`plugins.breaker.attempts` read it to know how many more failures can still arrive before
+the host may open. One slot written with the outcome costs nothing, and a time window has no
+order of its own to walk back through.
 """
 
 from __future__ import annotations
@@ -21,12 +27,13 @@ from plugins.breaker.block import (
     W_LATEST,
     W_NEXT,
     W_SLOW,
+    W_STREAK,
     W_TCOUNT,
     W_WRITTEN,
     WINDOW,
     Block,
 )
-from plugins.breaker.window import SUCCESS, CountWindow, TimeWindow
+from plugins.breaker.window import FAILURE, SUCCESS, CountWindow, TimeWindow
 
 
 def _slot(index: int, kind: type = int) -> Any:
@@ -48,7 +55,22 @@ def window_name(window_size: int, window_seconds: int) -> str:
     return f"t{window_seconds}" if window_seconds > 0 else f"n{window_size}"
 
 
-class SharedCountWindow(CountWindow):
+class _Streak:
+    """The failures in a row at the head of a shared window (see the module docstring)."""
+
+    streak = _slot(W_STREAK)
+
+    def add(self, outcome: int, now: float) -> int:
+        ticket: int = super().add(outcome, now)  # type: ignore[misc]
+        self.streak = self.streak + 1 if outcome == FAILURE else 0
+        return ticket
+
+    def clear(self) -> None:
+        super().clear()  # type: ignore[misc]
+        self.streak = 0
+
+
+class SharedCountWindow(_Streak, CountWindow):
     """The last ``size`` outcomes, in a ring in the block."""
 
     _next = _slot(W_NEXT)
@@ -72,7 +94,7 @@ class SharedCountWindow(CountWindow):
         return self.count == self.size and self.failures == 0 and self.slow == 0
 
     def add_successes(self, n: int, now: float) -> None:
-        if self.quiet:
+        if self.quiet:  # no failure in the ring: no streak either
             return
         for _ in range(min(n, self.size)):
             self.add(SUCCESS, now)
@@ -82,10 +104,10 @@ class SharedCountWindow(CountWindow):
         for index in range(self.size):
             ring[index] = SUCCESS
         self._next = 0
-        self.count = self.failures = self.slow = 0
+        self.count = self.failures = self.slow = self.streak = 0
 
 
-class SharedTimeWindow(TimeWindow):
+class SharedTimeWindow(_Streak, TimeWindow):
     """Outcomes of the last ``seconds`` seconds, one bucket per second, in the block."""
 
     _latest = _slot(W_LATEST)
@@ -124,6 +146,8 @@ class SharedTimeWindow(TimeWindow):
             self._second[index] = second
         self._total[index] += n
         self._count += n
+        if n:
+            self.streak = 0
 
 
 def shared_window(block: Block, window_size: int, window_seconds: int

@@ -5,6 +5,8 @@ with ``slow_call_ms`` set the slow-call watch, and the operator's overrides (:me
 ``"host"`` (and ``"cluster"``, whose syncer drives the same block) a
 :class:`~plugins.breaker.hostscope.HostBreaker` over the block in ``runtime_dir/breaker/``. Both
 have one interface, so the gate, the watch, health and metrics do not know which they hold.
+Only the host breaker has :attr:`BreakerState.attempts`, the host-wide connection-attempt
+reservations (:mod:`plugins.breaker.attempts`); the worker scope keeps none (``None``).
 
 Plugins are modules shared by every host of a process; one host's breaker lives on that host
 under :data:`BREAKER` (``host.state``), made at ``dashboard_configure``. Threads (the host
@@ -23,6 +25,7 @@ from pathlib import Path
 
 from dashboard.clock import Clock
 from dashboard.types import StateKey
+from plugins.breaker.attempts import AttemptReservations
 from plugins.breaker.block import BlockError
 from plugins.breaker.clusterscope import ClusterScope
 from plugins.breaker.gate import BreakerGate
@@ -56,7 +59,7 @@ class BreakerState:
 
     def __init__(self, settings: BreakerSettings, clock: Clock,
                  runtime_dir: Path | None = None, lease_seconds: float = 60,
-                 app_factory: str = "default") -> None:
+                 app_factory: str = "default", attempt_seconds: float = 60) -> None:
         self.settings = settings
         self.clock = clock
         self.scope = settings.scope
@@ -75,6 +78,7 @@ class BreakerState:
                   "open_seconds_max": settings.open_seconds_max,
                   "clock": clock, "on_transition": self._on_transition}
         self.breaker: CircuitBreaker | HostBreaker
+        self.attempts: AttemptReservations | None = None
         if self.scope == "worker":
             self.breaker = CircuitBreaker(**common)  # type: ignore[arg-type]
             self.relay = self._open_relay()
@@ -84,6 +88,8 @@ class BreakerState:
                                  "[dashboard].runtime_dir")
             self.breaker = HostBreaker(self.block_dir, lease_seconds=lease_seconds,
                                        on_seen=publish_state, **common)  # type: ignore[arg-type]
+            self.attempts = AttemptReservations(self.breaker, attempt_seconds, clock)
+            self.breaker.sync_tasks.append(self.attempts.sweep)
         self.watch = (SlowCallWatch(self.breaker, settings.slow_call_ms)  # type: ignore[arg-type]
                       if settings.slow_call_ms > 0 else None)
         self.gate = BreakerGate(self.breaker, self.watch)  # type: ignore[arg-type]
