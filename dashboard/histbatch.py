@@ -5,6 +5,8 @@ two ``getpid`` calls, 4-16 us, on every request. Here the request thread only ap
 duration to a per-label-set ``deque`` (atomic under the GIL, no lock); a daemon thread wakes
 every :data:`FLUSH_SECONDS`, sums what was appended per bucket, and writes each touched bucket
 and the sum once. Fifty requests in an interval cost one write per touched bucket, not a hundred.
+Other per-request series that can be sampled instead of counted (the admission in-flight gauge)
+:func:`register` to be written on the same beat.
 
 Counts are exact after a flush, which happens:
 
@@ -26,11 +28,17 @@ import os
 import threading
 import weakref
 from collections import deque
-from typing import Any
+from typing import Any, Protocol
 
 FLUSH_SECONDS = 0.1
 
-_batches: weakref.WeakSet[BatchedHistogram] = weakref.WeakSet()
+class Flushable(Protocol):
+    def flush(self) -> None: ...
+
+
+#: Everything written on the flush beat: batched histograms, and sampled series such as the
+#: admission in-flight gauge (:func:`register`); weakly held, so a dropped host stops counting.
+_batches: weakref.WeakSet[Flushable] = weakref.WeakSet()
 _flusher_lock = threading.Lock()
 _flusher: dict[str, Any] = {"pid": 0, "thread": None}
 
@@ -58,6 +66,11 @@ class BatchedHistogram:
             buffer = self._buffers.setdefault(labels, deque())
         _ensure_flusher()
         return buffer
+
+    def _forked(self) -> None:
+        self._flush_lock = threading.Lock()
+        for buffer in self._buffers.values():
+            buffer.clear()
 
     def flush(self) -> None:
         """Write everything buffered so far (one write per touched bucket, one for the sum)."""
@@ -96,6 +109,12 @@ def _write(child: Any, values: list[float]) -> None:
             buckets[index].inc(count)
 
 
+def register(flushable: Flushable) -> None:
+    """Call ``flushable.flush()`` on every beat, at scrape and at exit, for as long as it lives."""
+    _batches.add(flushable)
+    _ensure_flusher()
+
+
 def flush_all() -> None:
     """Flush every batched histogram of this process (scrape, exit, tests); never raises."""
     for batch in list(_batches):
@@ -129,9 +148,8 @@ def _after_fork() -> None:
     _flusher["pid"] = 0
     _flusher["thread"] = None
     for batch in list(_batches):
-        batch._flush_lock = threading.Lock()
-        for buffer in batch._buffers.values():
-            buffer.clear()
+        if isinstance(batch, BatchedHistogram):
+            batch._forked()
 
 
 os.register_at_fork(after_in_child=_after_fork)

@@ -86,6 +86,10 @@ class Limiter:
     def limit(self) -> int:
         return self.policy.limit
 
+    def in_flight(self) -> int:
+        """Permits held now (no lock: one ``len`` of a dict is atomic)."""
+        return len(self._in_flight)
+
     def try_acquire(self, timeout: float) -> Permit | None:
         """A permit, waiting at most ``timeout`` seconds for one; ``None`` when none freed."""
         with self._cond:
@@ -123,7 +127,8 @@ class Limiter:
             self._recent.append(max(0.0, latency))
             self.policy.update(latency, in_flight)
             changed = self._limit_changed()
-            self._cond.notify()
+            if self._waiting:  # counted under this lock; notify() costs even with no waiter
+                self._cond.notify()
         if changed is not None and self._on_limit is not None:
             self._on_limit(changed)
         return True
