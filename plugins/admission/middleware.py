@@ -22,6 +22,7 @@ from dashboard.types import StartResponse, WSGIApp, WSGIEnviron
 from plugins.admission.limiter import Limiter, Permit
 
 OVERLOADED = "OVERLOADED"
+_PRODUCED = (list, tuple)
 
 
 class AdmissionEvents(Protocol):
@@ -59,6 +60,12 @@ class HeldBody:
 
     def __iter__(self) -> Iterator[bytes]:
         return iter(self._body)
+
+    @property
+    def produced(self) -> bool:
+        """True around a list: iterating runs nothing (the host's outer layer then adds none)."""
+        body = self._body
+        return type(body) in _PRODUCED or bool(getattr(body, "produced", False))
 
     def close(self) -> None:
         if self._closed:
