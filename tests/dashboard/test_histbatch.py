@@ -99,3 +99,30 @@ def test_reading_the_default_registry_flushes_first() -> None:
                                       dict(zip(("method", "status", "code"), labels,
                                                strict=True)))
     assert after == before + 7
+
+
+def test_a_batched_counter_adds_exactly_its_increments_across_flushes_and_threads() -> None:
+    from prometheus_client import Counter
+
+    registry = CollectorRegistry()
+    counter = Counter("c_total", "c", registry=registry)
+    batched = histbatch.BatchedCounter(counter)
+    done = threading.Event()
+
+    def flusher() -> None:
+        while not done.is_set():
+            batched.flush()
+
+    flushing = threading.Thread(target=flusher)
+    flushing.start()
+    workers = [threading.Thread(target=lambda: [batched.inc() for _ in range(5000)])
+               for _ in range(4)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    done.set()
+    flushing.join()
+    batched.flush()
+    batched.flush()
+    assert registry.get_sample_value("c_total") == 20000
