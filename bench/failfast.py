@@ -8,7 +8,8 @@ serving a trivial page. In one process, against a baseline measured in the same 
   for a connection while the breaker is OPEN, so the answer is the contract's
   ``CIRCUIT_BREAKER_OPEN`` envelope with ``Retry-After``.
 
-Requests are WSGI calls (no sockets). Run: ``python bench/failfast.py [--requests N]``.
+Requests are WSGI calls (no sockets), bare and refused in alternating rounds, CPU time of the
+process (as ``overhead.py``). Run: ``python bench/failfast.py [--requests N]``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from overhead import per_request_us, ping_app
+from overhead import alternating, ping_app
 from werkzeug.test import EnvironBuilder
 
 from dashboard.sections import BUILTIN_PLUGINS
@@ -68,12 +69,13 @@ def main() -> None:
         assert json.loads(body)["error"]["code"] == "CIRCUIT_BREAKER_OPEN", body
         bare, refused = [], []
         for _ in range(args.runs):
-            bare.append(per_request_us(ping_app(), "/ping", args.requests))
-            refused.append(per_request_us(pipeline, "/db", args.requests))
+            b, r = alternating([ping_app(), pipeline], ["/ping", "/db"], args.requests, rounds=5)
+            bare.append(b)
+            refused.append(r)
         host.close()
     b, r = statistics.median(bare), statistics.median(refused)
-    print(f"plugins: {', '.join(BUILTIN_PLUGINS)}; {args.requests} requests, median of "
-          f"{args.runs} runs")
+    print(f"plugins: {', '.join(BUILTIN_PLUGINS)}; {args.requests} requests x 5 alternating "
+          f"rounds, median of {args.runs} runs, CPU time")
     print(f"bare Werkzeug JSON request   {b:8.1f} us")
     print(f"CIRCUIT_BREAKER_OPEN answer  {r:8.1f} us")
     print(f"ratio refused / bare         {r / b:8.2f}x")

@@ -23,7 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from overhead import call, per_request_us  # the same measurement as overhead.py
+from overhead import alternating, call, per_request_us  # the measurement of overhead.py
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
@@ -67,15 +67,6 @@ def switched_reports(host: Any) -> Any:
         return inner(environ, start_response)
 
     return app
-
-
-def alternating(apps: list[Any], path: str, requests: int, rounds: int = 7) -> list[float]:
-    """Median us/request of each app, measured in alternating rounds (load drifts cancel)."""
-    samples: list[list[float]] = [[] for _ in apps]
-    for _ in range(rounds):
-        for index, app in enumerate(apps):
-            samples[index].append(per_request_us(app, path, requests, rounds=1))
-    return [statistics.median(values) for values in samples]
 
 
 def main() -> None:

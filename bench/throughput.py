@@ -98,7 +98,7 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian package 'wrk')")
-    bare_rates, full_rates, non_2xx = [], [], 0
+    bare_rates, full_rates, bare_bad, full_bad = [], [], 0, 0
     with tempfile.TemporaryDirectory() as tmp_name, \
             bare_gunicorn(args.workers, args.threads) as bare_url, \
             dashboard_serve(args.workers, args.threads, Path(tmp_name)) as full_url:
@@ -107,16 +107,20 @@ def main() -> None:
         for _ in range(args.runs):
             rate, bad = wrk(bare_url, args.seconds, args.connections)
             bare_rates.append(rate)
-            rate, bad_full = wrk(full_url, args.seconds, args.connections)
+            bare_bad += bad
+            rate, bad = wrk(full_url, args.seconds, args.connections)
             full_rates.append(rate)
-            non_2xx += bad + bad_full
+            full_bad += bad
     bare, full = statistics.median(bare_rates), statistics.median(full_rates)
     print(f"{args.workers} gthread workers x {args.threads} threads, wrk {args.connections} "
           f"connections, {args.seconds} s x {args.runs} runs (median)")
     print(f"plugins: {', '.join(BUILTIN_PLUGINS)}")
-    print(f"bare gunicorn    {bare:10.0f} req/s   runs: {[round(r) for r in bare_rates]}")
-    print(f"dashboard serve  {full:10.0f} req/s   runs: {[round(r) for r in full_rates]}")
-    print(f"ratio full / bare {full / bare:9.2f}   non-2xx answers: {non_2xx}")
+    print(f"bare gunicorn    {bare:10.0f} req/s   runs: {[round(r) for r in bare_rates]}   "
+          f"non-2xx: {bare_bad}")
+    print(f"dashboard serve  {full:10.0f} req/s   runs: {[round(r) for r in full_rates]}   "
+          f"non-2xx: {full_bad}")
+    ratios = [f / b for f, b in zip(full_rates, bare_rates, strict=True)]
+    print(f"ratio full / bare {full / bare:9.2f}   (per run: {[round(r, 2) for r in ratios]})")
 
 
 if __name__ == "__main__":

@@ -256,10 +256,12 @@ _degraded_counters: dict[str, Any] = {}
 def _count_degraded(code: str) -> None:
     counter = _degraded_counters.get(code)
     if counter is None:
+        from dashboard.histbatch import BatchedCounter
         from dashboard.metrics import series
 
-        counter = _degraded_counters.setdefault(code, series().degraded_responses.labels(code=code))
-    counter.inc()
+        counter = _degraded_counters.setdefault(
+            code, BatchedCounter(series().degraded_responses.labels(code=code)))
+    counter.inc()  # counted in memory, written on the metrics beat (no mmap write per answer)
 
 
 def _status_line(status_code: int) -> str:

@@ -27,6 +27,7 @@ from dashboard import hookcalls, sdnotify
 from dashboard.bind_check import bind_problem
 from dashboard.config import peek_runtime_dir
 from dashboard.context import MASTER_PID_ENV
+from dashboard.histbatch import flush_all
 from dashboard.logsetup import choose as choose_logging
 from dashboard.metrics import MULTIPROC_ENV, enable_multiprocess
 from dashboard.metricsfiles import retire_process
@@ -168,6 +169,7 @@ def worker_exit(server: Any, worker: Any) -> None:
     marker = _clean_exit_marker(runtime_dir, worker.pid)
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.touch()
+    flush_all()  # buffered request observations reach the files before the master archives them
     if host is not None:
         host.close()  # plugins stop their threads (dashboard_host_closing); never raises
 

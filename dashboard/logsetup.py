@@ -6,7 +6,8 @@ after gunicorn's own ``setup`` it gives the error and access handlers our format
 request-id filter, and gives the root logger one handler of ours on stderr (where gunicorn's
 error log goes) so that every ``dashboard.*``, ``plugins.*`` and library record is written the
 same way, at ``[logging].level``. Access lines are logged with the request id, method, path,
-status, duration and size as fields, so a JSON line carries them as keys.
+status, duration and size as fields, so a JSON line carries them as keys (a text line, which
+prints only the request id of them, is given only that).
 
 Redaction keeps working: its filter is attached to every handler, is kept the *last* filter when
 another is added (ours adds the request id first), and our formatters print what it masked.
@@ -68,16 +69,22 @@ class GunicornLogger(Logger):
         if not self.access_log_enabled:
             return
         atoms = self.atoms(resp, req, environ, request_time)
-        status = str(atoms.get("s", ""))
-        fields = {
-            "request_id": environ.get(REQUEST_ID_ENVIRON_KEY),
-            "method": environ.get("REQUEST_METHOD"),
-            "path": environ.get("PATH_INFO"),
-            "status": int(status) if status.isdigit() else status,
-            "duration_ms": round(request_time.total_seconds() * 1000, 3),
-            "bytes": atoms.get("B"),
-            "remote_addr": environ.get("REMOTE_ADDR"),
-        }
+        fields: dict[str, Any]
+        if _Chosen.section.format != "json":
+            # A text line prints only the request id of the extras: the others would only be
+            # built, and masked by the redaction filter, to be dropped by the formatter.
+            fields = {"request_id": environ.get(REQUEST_ID_ENVIRON_KEY)}
+        else:
+            status = str(atoms.get("s", ""))
+            fields = {
+                "request_id": environ.get(REQUEST_ID_ENVIRON_KEY),
+                "method": environ.get("REQUEST_METHOD"),
+                "path": environ.get("PATH_INFO"),
+                "status": int(status) if status.isdigit() else status,
+                "duration_ms": round(request_time.total_seconds() * 1000, 3),
+                "bytes": atoms.get("B"),
+                "remote_addr": environ.get("REMOTE_ADDR"),
+            }
         try:
             self.access_log.info(self.cfg.access_log_format, self.atoms_wrapper_class(atoms),
                                  extra=fields)

@@ -104,14 +104,29 @@ def multiprocess_enabled() -> bool:
     return bool(os.environ.get(MULTIPROC_ENV))
 
 
+class _FlushBuffered:
+    """A collector with no samples that writes the buffered observations
+    (:mod:`dashboard.histbatch`) when the process's registry is read, so a read is exact."""
+
+    def describe(self) -> list[Any]:
+        return []
+
+    def collect(self) -> list[Any]:
+        from dashboard.histbatch import flush_all
+
+        flush_all()
+        return []
+
+
 @cache
 def series() -> SimpleNamespace:
     """The metric objects, created on first use (after the multiprocess decision was made).
 
     Gauges are ``live*``: a dead worker's value stops counting the moment the master reaps it.
     """
-    from prometheus_client import Counter, Gauge, Histogram
+    from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 
+    REGISTRY.register(_FlushBuffered())  # before the series: a read sees what was buffered
     return SimpleNamespace(
         # -- CONTRACT §7 --
         breaker_state=Gauge(

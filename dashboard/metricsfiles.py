@@ -30,12 +30,15 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from dashboard.histbatch import FLUSH_SECONDS, flush_all
 from dashboard.metrics import MULTIPROC_ENV
 
 LOCK_NAME = ".merge.lock"
 ARCHIVE_PID = "archive"
 LOCK_WAIT_SECONDS = 2.0
 _ARCHIVED_TYPES = ("counter", "histogram", "summary")
+#: Another worker's flusher runs at most FLUSH_SECONDS apart; the margin covers a busy GIL.
+SCRAPE_WAIT_SECONDS = FLUSH_SECONDS * 2
 logger = logging.getLogger("dashboard.metrics")
 
 
@@ -65,10 +68,17 @@ def _locked(path: Path, operation: int, wait: float | None) -> Iterator[bool]:
 
 
 def render_multiprocess() -> bytes:
-    """The exposition text of every process's files, read under the shared lock."""
+    """The exposition text of every process's files, read under the shared lock.
+
+    This process's buffered observations are written first; the other workers write theirs
+    every :data:`dashboard.histbatch.FLUSH_SECONDS`, so the scrape waits a little longer than
+    that before reading: an observation made before the scrape arrived is in it.
+    """
     from prometheus_client import CollectorRegistry, generate_latest
     from prometheus_client.multiprocess import MultiProcessCollector
 
+    flush_all()
+    time.sleep(SCRAPE_WAIT_SECONDS)
     path = directory()
     registry = CollectorRegistry()
     MultiProcessCollector(registry, str(path) if path else None)

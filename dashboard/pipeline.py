@@ -13,7 +13,9 @@ a body it never iterated), and an exception raised while a body streams is answe
 nothing has been sent yet (after that the server aborts the connection, which is the only honest
 thing left to do). They sit on every request, so they are written for cost: one closure per
 request, plain iterator classes instead of generators, and no body wrapper at all around a body
-that is already a list (it can neither raise nor query the database while it is sent).
+that is already a list (it can neither raise nor query the database while it is sent). A plugin
+wrapper around such a list says so with a true ``produced`` attribute (the admission slot's body,
+the breaker's scope): the outer layer then only measures and closes it, with no layer per chunk.
 """
 
 from __future__ import annotations
@@ -229,6 +231,46 @@ class _ServedBody(_GuardedBody):
                 self._meter(self._exchange.environ, self._exchange.status, self._started)
 
 
+class _ProducedBody:
+    """The outermost body around a plugin wrapper whose chunks are already produced (its
+    ``produced`` attribute is true: a list inside, nothing of the app's runs while it is
+    iterated, so nothing can raise). Iteration is a plain ``yield from``, with no marks per
+    chunk; ``close()`` (at exhaustion or by the server, once) runs with the marks set, as
+    :class:`_ServedBody`'s, and is measured once.
+    """
+
+    __slots__ = ("_closed", "_exchange", "_host", "_inner", "_meter", "_started")
+
+    def __init__(self, inner: Iterable[bytes], exchange: _Exchange, host: Host,
+                 meter: Meter | None, started: float) -> None:
+        self._inner = inner
+        self._exchange = exchange
+        self._host = host
+        self._meter = meter
+        self._started = started
+        self._closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._inner
+        self.close()  # exhausted: closed now, as _GuardedBody does (test clients never close)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        host_token = current_host.set(self._host)
+        id_token = request_id_var.set(self._exchange.request_id)
+        try:
+            close = getattr(self._inner, "close", None)
+            if close is not None:
+                close()
+        finally:
+            request_id_var.reset(id_token)
+            current_host.reset(host_token)
+            if self._meter is not None:
+                self._meter(self._exchange.environ, self._exchange.status, self._started)
+
+
 class LastResortCatcher:
     """Outermost layer: nothing escapes as a bare 500 page; every response has a request id;
     every request is measured by ``meter`` (when given) and its id is set for log lines."""
@@ -256,6 +298,8 @@ class LastResortCatcher:
             if self.meter is not None:
                 self.meter(environ, exchange.status, started)
             return iterable
+        if getattr(iterable, "produced", False):
+            return _ProducedBody(iterable, exchange, self.host, self.meter, started)
         return _ServedBody(iterable, exchange, self._internal_error, self.host, self.meter,
                            started)
 

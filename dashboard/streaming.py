@@ -25,6 +25,12 @@ class ContextBoundIterable(Generic[T]):
         self._value = value
         self._on_close = on_close
 
+    @property
+    def produced(self) -> bool:
+        """True around a list (or another produced body): its chunks run nothing to iterate."""
+        inner = self._iterable
+        return type(inner) in (list, tuple) or bool(getattr(inner, "produced", False))
+
     def __iter__(self) -> Iterator[bytes]:
         iterator = iter(self._iterable)
         while True:

@@ -61,7 +61,7 @@ def dashboard_wrap_wsgi(app: WSGIApp, host: Host) -> WSGIApp:
     state.limiter.watch_limit(publish_limit)  # serving processes only: the master serves nothing
     return AdmissionMiddleware(app, state.limiter, exempt_paths=state.exempt_paths,
                                max_wait_seconds=state.max_wait_seconds,
-                               events=PrometheusEvents())
+                               events=PrometheusEvents(state.limiter.in_flight))
 
 
 @hookimpl

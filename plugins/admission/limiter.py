@@ -28,7 +28,7 @@ import statistics
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from dashboard.clock import Clock
 from plugins.admission.limits import LimitPolicy
@@ -37,12 +37,20 @@ TYPICAL_WINDOW = 16  # latencies whose median is the typical latency behind Retr
 REJECTING_SECONDS = 5.0  # "being rejected": a rejection this recent
 
 
-@dataclass(eq=False)
 class Permit:
-    """One admitted request's slot: when it was taken (monotonic seconds, the limiter's clock)."""
+    """One admitted request's slot: when it was taken (monotonic seconds, the limiter's clock).
 
-    started: float
-    released: bool = field(default=False)
+    A slotted class rather than a dataclass: one is made per request. Compared by identity.
+    """
+
+    __slots__ = ("released", "started")
+
+    def __init__(self, started: float, released: bool = False) -> None:
+        self.started = started
+        self.released = released
+
+    def __repr__(self) -> str:
+        return f"Permit(started={self.started!r}, released={self.released!r})"
 
 
 @dataclass(frozen=True)
@@ -65,7 +73,8 @@ class Limiter:
         self.clock = clock
         self.max_latency = max_latency
         self._on_limit = on_limit
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()  # taken directly on the hot path (a C context manager)
+        self._cond = threading.Condition(self._lock)
         self._in_flight: dict[int, Permit] = {}
         self._waiting = 0
         self._recent: deque[float] = deque(maxlen=TYPICAL_WINDOW)
@@ -86,9 +95,13 @@ class Limiter:
     def limit(self) -> int:
         return self.policy.limit
 
+    def in_flight(self) -> int:
+        """Permits held now (no lock: one ``len`` of a dict is atomic)."""
+        return len(self._in_flight)
+
     def try_acquire(self, timeout: float) -> Permit | None:
         """A permit, waiting at most ``timeout`` seconds for one; ``None`` when none freed."""
-        with self._cond:
+        with self._lock:
             if len(self._in_flight) >= self.policy.limit and not self._wait(timeout):
                 self.rejected_total += 1
                 self._last_rejected = self.clock.monotonic()
@@ -112,18 +125,22 @@ class Limiter:
 
         ``True`` the first time; releasing a permit again changes nothing and returns ``False``.
         """
-        with self._cond:
+        if latency is None:
+            latency = self.clock.monotonic() - permit.started
+        with self._lock:
             if permit.released:
                 return False
             permit.released = True
             in_flight = len(self._in_flight)
             del self._in_flight[id(permit)]
-            if latency is None:
-                latency = self.clock.monotonic() - permit.started
-            self._recent.append(max(0.0, latency))
-            self.policy.update(latency, in_flight)
-            changed = self._limit_changed()
-            self._cond.notify()
+            self._recent.append(latency if latency > 0.0 else 0.0)
+            policy = self.policy
+            policy.update(latency, in_flight)
+            changed = None
+            if policy.limit != self._published:
+                changed = self._published = policy.limit
+            if self._waiting:  # counted under this lock; notify() costs even with no waiter
+                self._cond.notify()
         if changed is not None and self._on_limit is not None:
             self._on_limit(changed)
         return True

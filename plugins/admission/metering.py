@@ -6,29 +6,43 @@ Metrics never break a decision: a failing update is dropped.
 from __future__ import annotations
 
 import contextlib
+import threading
+from collections.abc import Callable
 
+from dashboard import histbatch
 from dashboard.metrics import series
 
 
 class PrometheusEvents:
-    """``dashboard_admission_in_flight`` / ``_rejected_total`` updates, one call each."""
+    """``dashboard_admission_in_flight`` / ``_rejected_total`` updates.
 
-    def __init__(self) -> None:
+    The in-flight gauge is sampled from ``in_flight`` (the limiter's count) on the metrics
+    flush beat (:mod:`dashboard.histbatch`: every 100 ms, at scrape and at exit) instead of an
+    ``inc`` and a ``dec`` per request, which under gunicorn are two locked mmap writes. It moves
+    by the change since the last sample, so several limiters in one process still add up.
+    """
+
+    def __init__(self, in_flight: Callable[[], int] = lambda: 0) -> None:
         metrics = series()
-        self._in_flight = metrics.admission_in_flight
+        self._in_flight_gauge = metrics.admission_in_flight
         self._rejected = metrics.admission_rejected
+        self._in_flight = in_flight
+        self._published = 0
+        self._lock = threading.Lock()
+        histbatch.register(self)
 
     def admitted(self) -> None:
-        try:
-            self._in_flight.inc()
-        except Exception:  # on every request: try is cheaper than a context manager
-            return
+        return None  # sampled by flush()
 
     def released(self) -> None:
-        try:
-            self._in_flight.dec()
-        except Exception:
-            return
+        return None
+
+    def flush(self) -> None:
+        with self._lock:
+            current = self._in_flight()
+            if current != self._published:
+                self._in_flight_gauge.inc(current - self._published)
+                self._published = current
 
     def rejected(self) -> None:
         with contextlib.suppress(Exception):

@@ -22,6 +22,7 @@ from dashboard.types import StartResponse, WSGIApp, WSGIEnviron
 from plugins.admission.limiter import Limiter, Permit
 
 OVERLOADED = "OVERLOADED"
+_PRODUCED = (list, tuple)
 
 
 class AdmissionEvents(Protocol):
@@ -48,15 +49,23 @@ class _Silent:
 class HeldBody:
     """A response body that gives its slot back when the server closes it, exactly once."""
 
-    __slots__ = ("_body", "_closed", "_release")
+    __slots__ = ("_body", "_closed", "_permit", "_release")
 
-    def __init__(self, body: Iterable[bytes], release: Callable[[], None]) -> None:
+    def __init__(self, body: Iterable[bytes], release: Callable[[Permit], None],
+                 permit: Permit) -> None:
         self._body = body
-        self._release = release
+        self._release = release  # a bound method and its argument: no closure per request
+        self._permit = permit
         self._closed = False
 
     def __iter__(self) -> Iterator[bytes]:
         return iter(self._body)
+
+    @property
+    def produced(self) -> bool:
+        """True around a list: iterating runs nothing (the host's outer layer then adds none)."""
+        body = self._body
+        return type(body) in _PRODUCED or bool(getattr(body, "produced", False))
 
     def close(self) -> None:
         if self._closed:
@@ -67,7 +76,7 @@ class HeldBody:
             if close is not None:
                 close()
         finally:
-            self._release()
+            self._release(self._permit)
 
 
 class AdmissionMiddleware:
@@ -93,7 +102,7 @@ class AdmissionMiddleware:
         except BaseException:
             self._release(permit)
             raise
-        return HeldBody(body, lambda: self._release(permit))
+        return HeldBody(body, self._release, permit)
 
     def _release(self, permit: Permit) -> None:
         if self.limiter.release(permit):

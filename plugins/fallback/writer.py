@@ -5,6 +5,13 @@ assignment under a lock, and a notify only when the writer was idle); parsing, v
 writing happen in the writer thread. Pending answers are coalesced by key (a newer answer
 replaces one not yet written), and when ``capacity`` distinct keys are pending the new one is
 dropped: keeping is best effort, a request never waits for it.
+
+Once woken, the writer lets answers gather for ``coalesce_seconds`` before it takes the batch, so
+a key asked a thousand times a second is written a few times a second, not a thousand (the file
+writes competed with the request threads for the GIL). Nothing is throttled per key: the latest
+answer handed over for a key is always in the next batch, so the kept answer is the last good one
+at most ``coalesce_seconds`` (plus one write) after it passed. :meth:`AnswerWriter.flush` and
+:meth:`AnswerWriter.close` cut the wait short.
 """
 
 from __future__ import annotations
@@ -20,15 +27,32 @@ from plugins.fallback.store import KeptAnswer
 logger = logging.getLogger("dashboard.fallback")
 
 DEFAULT_CAPACITY = 64
+DEFAULT_COALESCE_SECONDS = 0.25
+
+
+class _Pid:
+    """This process's id, refreshed after a fork (``os.getpid`` is a system call per request)."""
+
+    value = os.getpid()
+
+    @classmethod
+    def refresh(cls) -> None:
+        cls.value = os.getpid()
+
+
+os.register_at_fork(after_in_child=_Pid.refresh)
 
 
 class AnswerWriter:
     """Hands kept answers to ``write`` (the store's ``put``) from its own daemon thread."""
 
     def __init__(self, write: Callable[[KeptAnswer], object], *,
-                 capacity: int = DEFAULT_CAPACITY) -> None:
+                 capacity: int = DEFAULT_CAPACITY,
+                 coalesce_seconds: float = DEFAULT_COALESCE_SECONDS) -> None:
         self._write = write
         self.capacity = capacity
+        self.coalesce_seconds = coalesce_seconds
+        self._hurry = 0  # flush() callers waiting: take the batch now
         self._pending: dict[str, tuple[float, list[bytes]]] = {}
         self._busy = False
         self._stopping = False
@@ -51,7 +75,7 @@ class AnswerWriter:
                 return False
             was_idle = not pending
             pending[key] = (stored_at, chunks)
-            if self._thread is None or self._pid != os.getpid():
+            if self._thread is None or self._pid != _Pid.value:
                 self._start()
             if was_idle:  # a busy writer takes the new key in its next batch
                 self._cond.notify()
@@ -59,7 +83,7 @@ class AnswerWriter:
 
     def _start(self) -> None:
         """Started on first use in each process (a forked worker does not inherit threads)."""
-        self._pid = os.getpid()
+        self._pid = _Pid.value
         self._busy = False
         self._thread = threading.Thread(target=self._run, name="fallback-writer", daemon=True)
         self._thread.start()
@@ -71,6 +95,9 @@ class AnswerWriter:
                     self._busy = False
                     self._cond.notify_all()
                     self._cond.wait()
+                if not self._stopping and not self._hurry:
+                    # Let more answers gather; offers for pending keys replace them in place.
+                    self._cond.wait(self.coalesce_seconds)
                 if self._stopping and not self._pending:
                     self._busy = False
                     self._cond.notify_all()
@@ -96,14 +123,20 @@ class AnswerWriter:
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything handed over so far is written (tests, benches, shutdown)."""
         with self._cond:
-            return self._cond.wait_for(lambda: not self._pending and not self._busy, timeout)
+            self._hurry += 1
+            self._cond.notify_all()
+            try:
+                return self._cond.wait_for(lambda: not self._pending and not self._busy,
+                                           timeout)
+            finally:
+                self._hurry -= 1
 
     def close(self, timeout: float = 5.0) -> None:
         """Write what is pending, then stop the thread."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-            thread = self._thread if self._pid == os.getpid() else None
+            thread = self._thread if self._pid == _Pid.value else None
         if thread is not None:
             thread.join(timeout)
 

@@ -172,3 +172,45 @@ def test_error_after_the_first_chunk_aborts_the_response(dashboard_host: Any) ->
     client = Client(_host(dashboard_host, [], {}).build_app())
     with pytest.raises(RuntimeError, match="failed while streaming"):
         client.get("/stream-fails-later").get_data()
+
+
+class _Produced:
+    """A plugin's body around a list that says so (``produced``), recording its close."""
+
+    def __init__(self, chunks: list[bytes], seen: list[Any]) -> None:
+        self.chunks = chunks
+        self.seen = seen
+
+    produced = True
+
+    def __iter__(self) -> Any:
+        return iter(self.chunks)
+
+    def close(self) -> None:
+        from dashboard.context import current_host
+        from dashboard.requestcontext import current_request_id
+
+        self.seen.append((current_host.get(None) is not None, current_request_id()))
+
+
+def test_a_produced_plugin_body_is_closed_once_with_the_marks_set_and_measured_once() -> None:
+    from types import SimpleNamespace
+
+    from dashboard.pipeline import LastResortCatcher
+
+    seen: list[Any] = []
+    measured: list[str] = []
+
+    def app(environ: dict, start_response: Any) -> Any:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return _Produced([b"a", b"b"], seen)
+
+    outer = LastResortCatcher(app, SimpleNamespace(),
+                              lambda environ, status, started: measured.append(status))
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "HTTP_X_REQUEST_ID": "rid-1"}
+    body = outer(environ, lambda status, headers, exc_info=None: None)
+    assert measured == []  # not before the body ends
+    assert list(body) == [b"a", b"b"]
+    assert seen == [(True, "rid-1")] and measured == ["200 OK"]  # closed when exhausted
+    body.close()  # the server's close changes nothing more
+    assert seen == [(True, "rid-1")] and measured == ["200 OK"]

@@ -104,9 +104,9 @@ def test_a_failing_inner_close_still_releases() -> None:
             raise OSError("client went away")
 
     limiter = Limiter(FixedLimit(1), ManualClock())
-    held = HeldBody(Broken(), lambda: limiter.release(permit))
     permit = limiter.try_acquire(0)
     assert permit is not None
+    held = HeldBody(Broken(), limiter.release, permit)
     with pytest.raises(OSError):
         held.close()
     assert limiter.snapshot().in_flight == 0

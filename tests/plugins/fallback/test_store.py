@@ -136,3 +136,30 @@ def test_a_full_hand_off_drops_new_answers_without_blocking(tmp_path: Path) -> N
     assert writer.flush()
     assert written == ["first", "a", "b"]
     writer.close()
+
+
+def test_a_flood_for_one_key_is_written_a_few_times_and_the_last_answer_is_kept(
+        tmp_path: Path) -> None:
+    """Coalescing, not throttling: the writer takes a batch per interval, so a key offered
+    thousands of times is written a handful of times, and the last offer always lands (without
+    a flush: the writer gets to it on its own)."""
+    store = AnswerStore(tmp_path, max_entries=10)
+    written: list[float] = []
+
+    def put(kept: KeptAnswer) -> object:
+        written.append(kept.stored_at)
+        return store.put(kept)
+
+    writer = AnswerWriter(put, coalesce_seconds=0.05)
+    offers = 3000
+    for n in range(1, offers + 1):
+        assert writer.offer("k", float(n), [GOOD])
+    deadline = time.monotonic() + 30
+    while not written or written[-1] != float(offers):
+        assert time.monotonic() < deadline, written[-5:]
+        time.sleep(0.01)
+    assert len(written) < offers / 10
+    assert written == sorted(written)
+    kept = store.get("k")
+    assert kept is not None and kept.stored_at == float(offers)
+    writer.close()

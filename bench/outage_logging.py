@@ -1,0 +1,189 @@
+"""Benchmark: what logging costs a worker during a 10 s database outage under load.
+
+In one process, the full stack (every built-in plugin) serves an app whose every request needs a
+database connection, while the database refuses connections (a PostgreSQL URL on a closed local
+port: a real driver error, classified ``DB_CONNECTION_FAILED``). ``--threads`` threads send
+requests for ``--seconds`` seconds, twice, alternating:
+
+* ``with handler``: the root logger has the host's text handler at INFO (our formatter, the
+  request-id filter and the redaction plugin's filter, as under gunicorn), writing to a file;
+* ``without``: the root logger has a ``NullHandler`` only (records are still created, nothing is
+  formatted or written).
+
+Two scenarios: ``breaker`` (the shipped stack: the breaker opens and refuses, probing every
+``open_seconds``) and ``no-breaker`` (every request meets the refused connect: the flood of
+identical classified failures CONTRACT §14 says must be one line each).
+
+Two figures of the logging share, medians over ``--runs``: ``in handler`` is the CPU time the
+request threads spent inside the handler (filters, formatting, the write: ``time.thread_time``)
+over the process CPU time of the run; ``with/none`` is ``1 - (CPU per request without) / (CPU
+per request with)`` from ``time.process_time``, which also counts creating the records but is
+at the mercy of machine noise (prefer ``in handler`` on a busy machine). Lines written are
+counted too.
+
+    python bench/outage_logging.py [--seconds 10] [--threads 4] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from overhead import call
+from werkzeug.test import EnvironBuilder
+
+from dashboard.logsetup import apply
+from dashboard.sections import BUILTIN_PLUGINS, LoggingSection
+from dashboard.testing import build_host
+
+
+def database_app(host: Any) -> Any:
+    """An app whose every request needs a database connection (the database is down)."""
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        with host.engine.connect():
+            pass
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b'{"success":true,"data":{}}']
+
+    return app
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])  # closed again when the block ends: refused
+
+
+def load(pipeline: Any, seconds: float, threads: int) -> tuple[int, float, dict[str, int]]:
+    """Requests served, process CPU seconds, and the answers' status lines counted."""
+    environ = EnvironBuilder(path="/db").get_environ()
+    stop = threading.Event()
+    counts: list[dict[str, int]] = [{} for _ in range(threads)]
+
+    def worker(seen: dict[str, int]) -> None:
+        while not stop.is_set():
+            status = call(pipeline, environ)[:3]
+            seen[status] = seen.get(status, 0) + 1
+
+    workers = [threading.Thread(target=worker, args=(seen,)) for seen in counts]
+    cpu = time.process_time()
+    for thread in workers:
+        thread.start()
+    time.sleep(seconds)
+    stop.set()
+    for thread in workers:
+        thread.join()
+    cpu = time.process_time() - cpu
+    statuses: dict[str, int] = {}
+    for seen in counts:
+        for status, count in seen.items():
+            statuses[status] = statuses.get(status, 0) + count
+    return sum(statuses.values()), cpu, statuses
+
+
+class TimedFileHandler(logging.FileHandler):
+    """A file handler that adds up the CPU time its threads spend in it (filters, format, write)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.cpu_seconds = 0.0
+        self._cpu_lock = threading.Lock()
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        started = time.thread_time()
+        try:
+            return super().handle(record)
+        finally:
+            spent = time.thread_time() - started
+            with self._cpu_lock:
+                self.cpu_seconds += spent
+
+
+def with_handler(log_file: Path) -> TimedFileHandler:
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    handler = TimedFileHandler(log_file)
+    apply(LoggingSection(), [handler])  # our format, filter and root handler on stderr ...
+    for extra in list(root.handlers):   # ... which is swapped for the file handler here
+        root.removeHandler(extra)
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    return handler
+
+
+def without_handler() -> None:
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    root.addHandler(logging.NullHandler())
+    root.setLevel(logging.INFO)
+
+
+def scenario(name: str, plugins: list[str], args: argparse.Namespace, tmp: Path) -> None:
+    names = ", ".join(f'"{plugin}"' for plugin in plugins)
+    config = (f'[dashboard]\nplugins = [{names}]\napp_factory = "outage_logging:database_app"\n'
+              'environment = "production"\n'
+              f'[database]\nurl = "postgresql+psycopg://postgres@127.0.0.1:{closed_port()}/x"\n')
+    if "breaker" in plugins:
+        config += "[plugins.breaker]\nopen_seconds = 1\n"
+    log_file = (Path(args.keep) if args.keep else tmp) / f"{name}.log"
+    handler = with_handler(log_file)  # before the host: the redaction plugin filters it
+    host = build_host(config, base_dir=tmp / name)
+    pipeline = host.build_app()
+    load(pipeline, 1.0, args.threads)  # warm: the breaker has seen the outage
+    shares, direct, lines, rates, statuses_seen = [], [], [], [], {}
+    for _ in range(args.runs):
+        without_handler()
+        served_b, cpu_b, statuses = load(pipeline, args.seconds, args.threads)
+        statuses_seen.update(statuses)
+        logging.getLogger().handlers[:] = [handler]
+        before = log_file.stat().st_size and len(log_file.read_bytes().splitlines())
+        handler.cpu_seconds = 0.0
+        served_a, cpu_a, statuses = load(pipeline, args.seconds, args.threads)
+        direct.append(handler.cpu_seconds / cpu_a)
+        statuses_seen.update(statuses)
+        handler.flush()
+        lines.append(len(log_file.read_bytes().splitlines()) - before)
+        per_a, per_b = cpu_a / served_a, cpu_b / served_b
+        shares.append(1 - per_b / per_a)
+        rates.append((served_a / args.seconds, served_b / args.seconds))
+    host.close()
+    without_handler()
+    print(f"{name:<11} {statistics.median(r[0] for r in rates):>9.0f} "
+          f"{statistics.median(r[1] for r in rates):>10.0f} "
+          f"{statistics.median(lines):>10.0f} {statistics.median(direct) * 100:>9.1f}% "
+          f"{statistics.median(shares) * 100:>9.1f}%   runs (in handler): "
+          f"{[round(s * 100, 1) for s in direct]}  answers: {sorted(statuses_seen)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--keep", default=None, help="write the log files to this directory")
+    args = parser.parse_args()
+    print(f"plugins: {', '.join(BUILTIN_PLUGINS)}; {args.threads} threads, {args.seconds:.0f} s "
+          f"outage x {args.runs} runs per case (median)")
+    print(f"{'scenario':<11} {'req/s log':>9} {'req/s none':>10} {'lines/run':>10} "
+          f"{'in handler':>10} {'with/none':>9}")
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        scenario("breaker", list(BUILTIN_PLUGINS), args, tmp)
+        scenario("no-breaker", [p for p in BUILTIN_PLUGINS if p != "breaker"], args, tmp)
+
+
+if __name__ == "__main__":
+    main()
