@@ -79,8 +79,8 @@ def test_controls_are_shown_and_a_cancelled_confirmation_sends_nothing(
     signed_in(page, server)
     forced = page.get_by_test_id("breaker-forced")
     expect(forced).to_have_attribute("data-forced", "none")
-    expect(forced).to_contain_text("No override for every worker of this host: the breaker follows the "
-                                   "failure rate (now closed (calls pass))")
+    expect(forced).to_contain_text("No override for every worker of this host: the breaker "
+                                   "follows the failure rate (now closed (calls pass))")
     sent: list[str] = []
     page.on("request", lambda r: sent.append(r.url) if r.url.endswith(PATH) else None)
 
@@ -148,8 +148,9 @@ def test_force_open_shows_at_once_counts_down_refuses_reports_then_reset_closes(
         expect(result).to_have_text("Reset: no override is in force for every worker of this host.")
         expect(forced).to_have_attribute("data-forced", "none", timeout=1000)
         expect(page.get_by_test_id("health-summary")).to_have_text("Healthy.", timeout=15000)
-        expect(forced).to_contain_text("No override for every worker of this host: the breaker follows "
-                                       "the failure rate (now closed (calls pass)).")
+        expect(forced).to_contain_text("No override for every worker of this host: the "
+                                       "breaker follows the failure rate (now closed (calls "
+                                       "pass)).")
         assert server.get(REPORT).status_code == 200
 
 
