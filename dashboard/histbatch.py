@@ -183,7 +183,10 @@ def _run() -> None:
 
 
 def _after_fork() -> None:
-    """A forked child has the parent's buffers (already counted by the parent) and no thread."""
+    """A forked child has the parent's buffers (already counted by the parent) and no thread;
+    its locks may have been held by a parent thread at the fork, so they are new."""
+    global _flusher_lock
+    _flusher_lock = threading.Lock()
     _flusher["pid"] = 0
     _flusher["thread"] = None
     for batch in list(_batches):
