@@ -47,18 +47,6 @@ from dashboard.sections import BUILTIN_PLUGINS, LoggingSection
 from dashboard.testing import build_host
 
 
-def database_app(host: Any) -> Any:
-    """An app whose every request needs a database connection (the database is down)."""
-
-    def app(environ: dict[str, Any], start_response: Any) -> Any:
-        with host.engine.connect():
-            pass
-        start_response("200 OK", [("Content-Type", "application/json")])
-        return [b'{"success":true,"data":{}}']
-
-    return app
-
-
 def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -7,22 +7,9 @@ monotonic clock and nothing else; the drill in test_cluster_drill.py runs the re
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
+from plugins.breaker.hostcluster import HostView
 from plugins.breaker.machine import State
-
-
-@dataclass(frozen=True)
-class View:
-    state: State
-    version: int
-    generation: int
-    seconds_left: float | None
-    reason: str | None
-    origin: str
-    forced: str | None = None
-    forced_seconds_left: float | None = None
-    forced_reason: str | None = None
 
 
 class FakeHost:
@@ -36,9 +23,9 @@ class FakeHost:
     def managed(self) -> bool:
         return self.managed_until > time.monotonic()
 
-    def view(self) -> View:
+    def view(self) -> HostView:
         left = max(0.0, self.until - time.monotonic()) if self.state is State.OPEN else None
-        return View(self.state, self.version, self.generation, left, self.reason, self.origin,
+        return HostView(self.state, self.version, self.generation, left, self.reason, self.origin,
                     self.forced[0], self.forced[1], self.forced[2])
 
     def _move(self, state: State, origin: str, reason: str | None = None,

@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import pytest
 import redis
 import requests
 
@@ -70,16 +69,6 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 20) -> N
 
 def breaker_check(server: Server) -> dict[str, Any]:
     return requests.get(server.url + "/health", timeout=10).json()["checks"]["breaker"]
-
-
-@pytest.fixture
-def redis_srv(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path / "redis")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def record(redis_srv: RedisServer) -> dict[str, str]:

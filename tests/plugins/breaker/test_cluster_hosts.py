@@ -5,22 +5,14 @@ shared, and host scope when Redis is gone."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-
-import pytest
 
 from plugins.breaker.cluster import ClusterSyncer
 from plugins.breaker.hostscope import HostBreaker
 from plugins.breaker.machine import CircuitOpenError, State
 from plugins.breaker.redislink import RedisLink
-from tests.support.redisserver import RedisServer, redis_server
-
-
-@pytest.fixture
-def redis_srv(tmp_path: Path) -> Iterator[RedisServer]:
-    with redis_server(tmp_path / "redis") as server:
-        yield server
+from tests.support.redisserver import RedisServer
 
 
 def host(tmp_path: Path, name: str, url: str) -> tuple[HostBreaker, ClusterSyncer]:

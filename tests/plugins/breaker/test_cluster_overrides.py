@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,16 +36,6 @@ def cluster_toml(host_dir: Path, redis_url: str) -> str:
              f'[plugins.breaker]\nscope = "cluster"\nredis_url = {json.dumps(redis_url)}\n'
              'redis_key_prefix = "overrides:breaker"\n')
     return recovery_toml(host_dir, extra=extra)
-
-
-@pytest.fixture
-def redis_srv(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path / "redis")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def post(server: Server, **body: Any) -> requests.Response:
