@@ -121,7 +121,7 @@ def without_handler() -> None:
 
 def scenario(name: str, plugins: list[str], args: argparse.Namespace, tmp: Path) -> None:
     names = ", ".join(f'"{plugin}"' for plugin in plugins)
-    config = (f'[dashboard]\nplugins = [{names}]\napp_factory = "outage_logging:database_app"\n'
+    config = (f'[dashboard]\nplugins = [{names}]\napp_factory = "failfast:database_app"\n'
               'environment = "production"\n'
               f'[database]\nurl = "postgresql+psycopg://postgres@127.0.0.1:{closed_port()}/x"\n')
     if "breaker" in plugins:
