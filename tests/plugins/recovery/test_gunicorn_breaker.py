@@ -7,6 +7,7 @@ admin call."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,14 @@ def each_worker(server: Server, count: int, path: str) -> dict[int, requests.Res
     return answers
 
 
+def every_worker_says(server: Server, path: str,
+                      condition: Callable[[requests.Response], bool]
+                      ) -> dict[int, requests.Response] | None:
+    """One answer of ``path`` per worker when each meets ``condition``, else ``None``."""
+    answers = each_worker(server, 2, path)
+    return answers if all(condition(r) for r in answers.values()) else None
+
+
 def test_force_open_disable_reset_through_the_admin_api(tmp_path: Path) -> None:
     with gunicorn_server(tmp_path, recovery_toml(tmp_path, extra=PLUGINS), env=ENV,
                          workers=2) as server, \
@@ -93,21 +102,22 @@ def test_force_open_disable_reset_through_the_admin_api(tmp_path: Path) -> None:
         forced = post(session, server, action="force_open", reason="incident 42",
                       duration_seconds=60, acknowledge=True)
         assert forced.json()["data"]["forced"] == "open"
-        refusals = each_worker(server, 2, REPORT)
-        assert {r.json()["error"]["code"] for r in refusals.values()} == {"CIRCUIT_BREAKER_OPEN"}
+        # Every worker follows within the relay's poll (50 ms); asked until each has.
+        refusals = wait_for(lambda: every_worker_says(server, REPORT, lambda r: (
+            r.status_code == 503 and r.json()["error"]["code"] == "CIRCUIT_BREAKER_OPEN")),
+            timeout=10, interval=0.05)
         retry_afters = [int(r.headers["Retry-After"]) for r in refusals.values()]
         assert max(retry_afters) - min(retry_afters) <= 1 and 50 <= min(retry_afters) <= 60
-        healths = each_worker(server, 2, "/health")
-        assert {h.json()["checks"]["breaker"]["forced"] for h in healths.values()} == {"open"}
+        assert wait_for(lambda: every_worker_says(server, "/health", lambda h: (
+            h.json()["checks"]["breaker"]["forced"] == "open")), timeout=10, interval=0.05)
 
         disabled = post(session, server, action="disable", reason="replica flaps",
                         duration_seconds=60, acknowledge=True)
         assert disabled.json()["data"]["forced"] == "disabled"
         breaker = breaker_of(session, server)[1]
         assert (breaker["status"], breaker["forced"]) == ("warn", "disabled")
-        healths = each_worker(server, 2, "/health")
-        assert {h.json()["checks"]["breaker"]["forced"] for h in healths.values()} == {
-            "disabled"}
+        assert wait_for(lambda: every_worker_says(server, "/health", lambda h: (
+            h.json()["checks"]["breaker"]["forced"] == "disabled")), timeout=10, interval=0.05)
         reset = post(session, server, action="reset", reason="done", acknowledge=True)
         assert reset.json()["data"]["forced"] is None
         assert breaker_of(session, server)[1]["forced"] is None
@@ -128,8 +138,8 @@ def test_force_open_disable_reset_through_the_admin_api(tmp_path: Path) -> None:
         assert requests.post(server.url + PATH, json=body, timeout=10, headers={
             "Authorization": "Bearer wrong"}).status_code == 401
         assert len(audit_records(tmp_path)) == 5
-        served = each_worker(server, 2, REPORT)
-        assert all(r.status_code == 200 for r in served.values())
+        assert wait_for(lambda: every_worker_says(server, REPORT, lambda r: r.status_code == 200),
+                        timeout=10, interval=0.05)
     log = server.log_text()
     assert "circuit breaker override: force_open for 2s" in log
     assert "Traceback" not in log
