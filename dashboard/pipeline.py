@@ -11,19 +11,26 @@
 Both stream: bodies are never buffered, ``close()`` is passed through (also when a server closes
 a body it never iterated), and an exception raised while a body streams is answered as long as
 nothing has been sent yet (after that the server aborts the connection, which is the only honest
-thing left to do). They sit on every request, so they are written for cost: one closure per
-request, plain iterator classes instead of generators, and no body wrapper at all around a body
-that is already a list (it can neither raise nor query the database while it is sent). A plugin
-wrapper around such a list says so with a true ``produced`` attribute (the admission slot's body,
-the breaker's scope): the outer layer then only measures and closes it, with no layer per chunk.
+thing left to do). They sit on every request, so they are written for cost:
+
+* the mapper reads the app's body up to its first non-empty chunk before it returns (an error
+  there is still answerable, and nothing is sent before that chunk anyway), and hands the rest on
+  as a C-level chain: past the first byte nothing of ours runs per chunk, and an empty body comes
+  back as a list, which every layer above finishes at once;
+* the catcher runs the request in a context of its own with the marks (host, request id) set:
+  the app's call, every chunk (``context.run(next, ...)`` behind a C-level iterator) and the
+  close. The marks never leak into the server's context, nor into another request the same
+  thread serves between two chunks, and cost no frame of ours per chunk.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
-import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextvars import Context, copy_context
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from dashboard import contract, hookcalls
@@ -35,25 +42,30 @@ from dashboard.requestcontext import request_id_var
 from dashboard.types import StartResponse, WSGIApp, WSGIEnviron
 
 if TYPE_CHECKING:
-    from werkzeug.wrappers import Response
-
     from dashboard.types import Host
 
 logger = logging.getLogger("dashboard.errors")
 
-ErrorToResponse = Callable[[BaseException, WSGIEnviron], Any]
 #: Observes a finished request: ``(environ, status line, perf_counter at arrival)``.
 Meter = Callable[[WSGIEnviron, str, float], None]
 _PRODUCED = (list, tuple)
+_END = object()
 
 
 class _Exchange:
-    """One request's ``start_response``: records the status sent, stamps the request id."""
+    """One request's ``start_response`` as the server sees it: records the status sent, stamps
+    the request id, and passes ``exc_info`` only once the server has had a first call.
+
+    Layers below answer an error with ``exc_info`` whether or not the app had called
+    ``start_response`` (PEP 3333 lets an error handler always pass it); only here is it known
+    whether the server saw headers before, and a first call must not carry it (servers, and
+    Werkzeug's test client, re-raise it).
+    """
 
     __slots__ = ("environ", "request_id", "start_response", "started", "status")
 
     def __init__(self, environ: WSGIEnviron, start_response: StartResponse,
-                 request_id: str | None) -> None:
+                 request_id: str) -> None:
         self.environ = environ
         self.start_response = start_response
         self.request_id = request_id
@@ -61,93 +73,65 @@ class _Exchange:
         self.status = "500"
 
     def __call__(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-        self.started = True
+        if not self.started:
+            self.started = True
+            exc_info = None
         self.status = status
-        if self.request_id is not None:
-            for name, _ in headers:
-                if name.lower() == "x-request-id":
-                    break
-            else:
-                headers.append((contract.REQUEST_ID_HEADER, self.request_id))
+        for name, _ in headers:
+            if name.lower() == "x-request-id":
+                break
+        else:
+            headers.append((contract.REQUEST_ID_HEADER, self.request_id))
         return self.start_response(status, headers, exc_info)
 
-    def answer(self, exc: BaseException, to_response: ErrorToResponse) -> Iterable[bytes]:
-        """Answer ``exc`` with ``to_response``; replacing headers already set passes exc_info
-        (PEP 3333: the server re-raises if they were sent), a first call must not."""
-        response = to_response(exc, self.environ)
-        exc_info = sys.exc_info() if self.started else None
 
-        def replace_headers(status: str, headers: list[tuple[str, str]],
-                            _exc_info: Any = None) -> Any:
-            return self(status, headers, exc_info)
+def _answer(exc: BaseException, response: Any, environ: WSGIEnviron,
+            start_response: StartResponse) -> Iterable[bytes]:
+    """Send ``response`` for ``exc`` through ``start_response``, replacing any headers set."""
+    exc_info = (type(exc), exc, exc.__traceback__)
 
-        return response(self.environ, replace_headers)  # type: ignore[no-any-return]
+    def replace_headers(status: str, headers: list[tuple[str, str]], _: Any = None) -> Any:
+        return start_response(status, headers, exc_info)
+
+    return response(environ, replace_headers)  # type: ignore[no-any-return]
 
 
-class _GuardedBody:
-    """Iterates and closes the app's body; answers an exception raised before the first byte.
+def _close(body: Any) -> None:
+    close = getattr(body, "close", None)
+    if close is not None:
+        close()
 
-    The body is closed once: when it is exhausted (so clients that never call ``close()``, such
-    as test clients, still release what the request held) or at ``close()``, whichever is first.
-    """
 
-    __slots__ = ("_answer", "_closed", "_exchange", "_inner", "_iterator", "_sent",
-                 "_to_response")
+def _first_byte(body: Iterable[bytes]) -> tuple[bytes, Iterator[bytes]] | None:
+    """Read ``body`` up to its first non-empty chunk: that chunk and the iterator to go on
+    with, or ``None`` for a body with no byte. (Empty chunks before it are dropped: they say
+    nothing on the wire.)"""
+    iterator = iter(body)
+    for chunk in iterator:
+        if chunk:
+            return chunk, iterator
+    return None
 
-    def __init__(self, inner: Iterable[bytes], exchange: _Exchange,
-                 to_response: ErrorToResponse) -> None:
+
+class _Started:
+    """The app's body once its first byte is read: that chunk, then the rest, as a C-level
+    chain (no frame of ours per chunk); ``close()`` reaches the app's body once."""
+
+    __slots__ = ("_closed", "_first", "_inner", "_rest")
+
+    def __init__(self, first: bytes, rest: Iterator[bytes], inner: Iterable[bytes]) -> None:
+        self._first = first
+        self._rest = rest
         self._inner = inner
-        self._exchange = exchange
-        self._to_response = to_response
-        self._iterator: Iterator[bytes] | None = None
-        self._answer: Iterator[bytes] | None = None
-        self._sent = False
         self._closed = False
 
     def __iter__(self) -> Iterator[bytes]:
-        return self
-
-    def __next__(self) -> bytes:
-        if self._answer is not None:
-            return next(self._answer)
-        try:
-            if self._iterator is None:
-                self._iterator = iter(self._inner)
-            chunk = next(self._iterator)
-        except StopIteration:
-            self.close()
-            raise
-        except Exception as exc:
-            if self._sent:
-                self.close()
-                raise
-            self.close()
-            self._answer = iter(self._exchange.answer(exc, self._to_response))
-            return next(self._answer)
-        if chunk:
-            self._sent = True
-        return chunk
+        return itertools.chain((self._first,), self._rest)
 
     def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        close = getattr(self._inner, "close", None)
-        if close is not None:
-            close()
-
-
-def guarded(app: WSGIApp, environ: WSGIEnviron, start_response: StartResponse,
-            to_response: ErrorToResponse) -> Iterable[bytes]:
-    """Call ``app``; answer an exception raised before the body starts with ``to_response``."""
-    exchange = _Exchange(environ, start_response, None)
-    try:
-        iterable = app(environ, exchange)
-    except Exception as exc:
-        return exchange.answer(exc, to_response)
-    if type(iterable) in _PRODUCED:
-        return iterable
-    return _GuardedBody(iterable, exchange, to_response)
+        if not self._closed:
+            self._closed = True
+            _close(self._inner)
 
 
 class ExceptionMapper:
@@ -158,9 +142,22 @@ class ExceptionMapper:
         self.host = host
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
-        return guarded(self.app, environ, start_response, self.to_response)
+        iterable = None
+        try:
+            iterable = self.app(environ, start_response)
+            if type(iterable) in _PRODUCED:
+                return iterable  # type: ignore[no-any-return]
+            started = _first_byte(iterable)
+        except Exception as exc:
+            if iterable is not None:
+                _close(iterable)
+            return _answer(exc, self.to_response(exc, environ), environ, start_response)
+        if started is None:
+            _close(iterable)  # finished here, so every layer above finishes at once
+            return []
+        return _Started(*started, iterable)
 
-    def to_response(self, exc: BaseException, environ: WSGIEnviron) -> Response:
+    def to_response(self, exc: BaseException, environ: WSGIEnviron) -> Any:
         fault = classify(exc)
         if fault is Fault.POOL_EXHAUSTED:
             # SQLAlchemy fires no engine event for a pool timeout; this is where it is seen.
@@ -179,7 +176,7 @@ class ExceptionMapper:
         else:
             log_classified(logger, fault, exc, environ, dialect_of(exc, self._dialect()))
         if response is not None:
-            return response  # type: ignore[no-any-return]
+            return response
         code = "INTERNAL_ERROR" if fault is None else "DB_QUERY_ERROR"
         return contract.error_response(environ, code)
 
@@ -190,83 +187,54 @@ class ExceptionMapper:
             return None
 
 
-class _ServedBody(_GuardedBody):
-    """The outermost body: guarded, produced and closed with this host marked as serving and
-    the request id set for log lines, and measured once when closed.
+def _listed(body: Iterable[bytes]) -> list[bytes]:
+    try:
+        return list(body)
+    finally:
+        _close(body)
 
-    The marks are set per chunk, not for the whole iteration: they must never leak into another
-    request the same thread serves between two chunks.
+
+def _mark(host: Host, request_id: str) -> None:
+    current_host.set(host)
+    request_id_var.set(request_id)
+
+
+class _ServedBody:
+    """The outermost body, its first byte already read: produced and closed in the request's
+    context, closed once (when exhausted, so clients that never call ``close()``, such as test
+    clients, still release what the request held, or at ``close()``) and measured once then.
+
+    Iteration is C-level only: the first chunk, then ``context.run(next, ...)`` for each further
+    chunk (the request's code runs with its marks set, the server's never does), then a
+    ``close`` call at exhaustion.
     """
 
-    __slots__ = ("_host", "_meter", "_started")
+    __slots__ = ("_closed", "_context", "_exchange", "_first", "_inner", "_meter", "_rest",
+                 "_started")
 
-    def __init__(self, inner: Iterable[bytes], exchange: _Exchange,
-                 to_response: ErrorToResponse, host: Host, meter: Meter | None,
+    def __init__(self, first: bytes, rest: Iterator[bytes], inner: Iterable[bytes],
+                 context: Context, exchange: _Exchange, meter: Meter | None,
                  started: float) -> None:
-        super().__init__(inner, exchange, to_response)
-        self._host = host
-        self._meter = meter
-        self._started = started
-
-    def __next__(self) -> bytes:
-        host_token = current_host.set(self._host)
-        id_token = request_id_var.set(self._exchange.request_id)
-        try:
-            return super().__next__()
-        finally:
-            request_id_var.reset(id_token)
-            current_host.reset(host_token)
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        host_token = current_host.set(self._host)
-        id_token = request_id_var.set(self._exchange.request_id)
-        try:
-            super().close()
-        finally:
-            request_id_var.reset(id_token)
-            current_host.reset(host_token)
-            if self._meter is not None:
-                self._meter(self._exchange.environ, self._exchange.status, self._started)
-
-
-class _ProducedBody:
-    """The outermost body around a plugin wrapper whose chunks are already produced (its
-    ``produced`` attribute is true: a list inside, nothing of the app's runs while it is
-    iterated, so nothing can raise). Iteration is a plain ``yield from``, with no marks per
-    chunk; ``close()`` (at exhaustion or by the server, once) runs with the marks set, as
-    :class:`_ServedBody`'s, and is measured once.
-    """
-
-    __slots__ = ("_closed", "_exchange", "_host", "_inner", "_meter", "_started")
-
-    def __init__(self, inner: Iterable[bytes], exchange: _Exchange, host: Host,
-                 meter: Meter | None, started: float) -> None:
+        self._first = first
+        self._rest = rest
         self._inner = inner
+        self._context = context
         self._exchange = exchange
-        self._host = host
         self._meter = meter
         self._started = started
         self._closed = False
 
     def __iter__(self) -> Iterator[bytes]:
-        yield from self._inner
-        self.close()  # exhausted: closed now, as _GuardedBody does (test clients never close)
+        rest = iter(partial(self._context.run, next, self._rest, _END), _END)
+        return itertools.chain((self._first,), rest, iter(self.close, None))
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
-        host_token = current_host.set(self._host)
-        id_token = request_id_var.set(self._exchange.request_id)
         try:
-            close = getattr(self._inner, "close", None)
-            if close is not None:
-                close()
+            self._context.run(_close, self._inner)
         finally:
-            request_id_var.reset(id_token)
-            current_host.reset(host_token)
             if self._meter is not None:
                 self._meter(self._exchange.environ, self._exchange.status, self._started)
 
@@ -283,28 +251,32 @@ class LastResortCatcher:
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
         rid = contract.request_id(environ)
-        host_token = current_host.set(self.host)
-        id_token = request_id_var.set(rid)
+        context = copy_context()  # the request runs in its own context: nothing leaks out
+        context.run(_mark, self.host, rid)
         exchange = _Exchange(environ, start_response, rid)
+        iterable = None
         try:
-            try:
-                iterable = self.app(environ, exchange)
-            except Exception as exc:
-                iterable = exchange.answer(exc, self._internal_error)
-        finally:
-            request_id_var.reset(id_token)
-            current_host.reset(host_token)
-        if type(iterable) in _PRODUCED:
-            if self.meter is not None:
-                self.meter(environ, exchange.status, started)
-            return iterable
-        if getattr(iterable, "produced", False):
-            return _ProducedBody(iterable, exchange, self.host, self.meter, started)
-        return _ServedBody(iterable, exchange, self._internal_error, self.host, self.meter,
-                           started)
+            iterable = context.run(self.app, environ, exchange)
+            started_body = (None if type(iterable) in _PRODUCED
+                            else context.run(_first_byte, iterable))
+        except Exception as exc:
+            if iterable is not None:
+                context.run(_close, iterable)
+            answer = context.run(_answer, exc, self.internal_error(exc, environ), environ,
+                                 exchange)
+            iterable = context.run(_listed, answer)
+            started_body = None
+        if started_body is not None:
+            return _ServedBody(*started_body, iterable, context, exchange, self.meter, started)
+        if type(iterable) not in _PRODUCED:  # a body with no byte
+            context.run(_close, iterable)
+            iterable = []
+        if self.meter is not None:
+            self.meter(environ, exchange.status, started)
+        return iterable  # type: ignore[no-any-return]
 
     @staticmethod
-    def _internal_error(exc: BaseException, environ: WSGIEnviron) -> Response:
+    def internal_error(exc: BaseException, environ: WSGIEnviron) -> Any:
         logger.error("error escaped the pipeline in %s %s", environ.get("REQUEST_METHOD"),
                      environ.get("PATH_INFO"), exc_info=exc)
         return contract.error_response(environ, "INTERNAL_ERROR")

@@ -75,7 +75,8 @@ class Limiter:
         self._on_limit = on_limit
         self._lock = threading.Lock()  # taken directly on the hot path (a C context manager)
         self._cond = threading.Condition(self._lock)
-        self._in_flight: dict[int, Permit] = {}
+        self._in_flight: set[Permit] = set()  # hashed by identity
+        self._monotonic = clock.monotonic
         self._waiting = 0
         self._recent: deque[float] = deque(maxlen=TYPICAL_WINDOW)
         self.rejected_total = 0
@@ -106,8 +107,8 @@ class Limiter:
                 self.rejected_total += 1
                 self._last_rejected = self.clock.monotonic()
                 return None
-            permit = Permit(self.clock.monotonic())
-            self._in_flight[id(permit)] = permit
+            permit = Permit(self._monotonic())
+            self._in_flight.add(permit)
             return permit
 
     def _wait(self, timeout: float) -> bool:
@@ -126,13 +127,13 @@ class Limiter:
         ``True`` the first time; releasing a permit again changes nothing and returns ``False``.
         """
         if latency is None:
-            latency = self.clock.monotonic() - permit.started
+            latency = self._monotonic() - permit.started
         with self._lock:
             if permit.released:
                 return False
             permit.released = True
             in_flight = len(self._in_flight)
-            del self._in_flight[id(permit)]
+            self._in_flight.remove(permit)
             self._recent.append(latency if latency > 0.0 else 0.0)
             policy = self.policy
             policy.update(latency, in_flight)
@@ -173,7 +174,7 @@ class Limiter:
         now = self.clock.monotonic()
         typical = statistics.median(self._recent) if self._recent else 0.0
         return min(self._remaining(typical, max(0.0, now - permit.started))
-                   for permit in self._in_flight.values())
+                   for permit in self._in_flight)
 
     def _remaining(self, typical: float, age: float) -> float:
         expected = max(typical - age, age)

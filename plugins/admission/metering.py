@@ -31,12 +31,6 @@ class PrometheusEvents:
         self._lock = threading.Lock()
         histbatch.register(self)
 
-    def admitted(self) -> None:
-        return None  # sampled by flush()
-
-    def released(self) -> None:
-        return None
-
     def flush(self) -> None:
         with self._lock:
             current = self._in_flight()

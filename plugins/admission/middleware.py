@@ -22,26 +22,17 @@ from dashboard.types import StartResponse, WSGIApp, WSGIEnviron
 from plugins.admission.limiter import Limiter, Permit
 
 OVERLOADED = "OVERLOADED"
-_PRODUCED = (list, tuple)
 
 
 class AdmissionEvents(Protocol):
-    """Where the middleware reports what it did (Prometheus series in production)."""
-
-    def admitted(self) -> None: ...
-
-    def released(self) -> None: ...
+    """Where the middleware reports a refusal (a Prometheus counter in production). Admissions
+    and releases are not reported per request: the in-flight gauge is sampled from the limiter
+    (:mod:`plugins.admission.metering`)."""
 
     def rejected(self) -> None: ...
 
 
 class _Silent:
-    def admitted(self) -> None:
-        return None
-
-    def released(self) -> None:
-        return None
-
     def rejected(self) -> None:
         return None
 
@@ -51,7 +42,7 @@ class HeldBody:
 
     __slots__ = ("_body", "_closed", "_permit", "_release")
 
-    def __init__(self, body: Iterable[bytes], release: Callable[[Permit], None],
+    def __init__(self, body: Iterable[bytes], release: Callable[[Permit], object],
                  permit: Permit) -> None:
         self._body = body
         self._release = release  # a bound method and its argument: no closure per request
@@ -60,12 +51,6 @@ class HeldBody:
 
     def __iter__(self) -> Iterator[bytes]:
         return iter(self._body)
-
-    @property
-    def produced(self) -> bool:
-        """True around a list: iterating runs nothing (the host's outer layer then adds none)."""
-        body = self._body
-        return type(body) in _PRODUCED or bool(getattr(body, "produced", False))
 
     def close(self) -> None:
         if self._closed:
@@ -93,20 +78,16 @@ class AdmissionMiddleware:
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Any:
         if environ.get("PATH_INFO", "").startswith(self.exempt):
             return self.app(environ, start_response)
-        permit = self.limiter.try_acquire(self.max_wait)
+        limiter = self.limiter
+        permit = limiter.try_acquire(self.max_wait)
         if permit is None:
             return self._overloaded(environ, start_response)
-        self.events.admitted()
         try:
             body = self.app(environ, start_response)
         except BaseException:
-            self._release(permit)
+            limiter.release(permit)
             raise
-        return HeldBody(body, self._release, permit)
-
-    def _release(self, permit: Permit) -> None:
-        if self.limiter.release(permit):
-            self.events.released()
+        return HeldBody(body, limiter.release, permit)
 
     def _overloaded(self, environ: WSGIEnviron, start_response: StartResponse) -> Any:
         self.events.rejected()

@@ -17,11 +17,11 @@ attribute read.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from dashboard.dbfaults import DbOutcome
-from dashboard.streaming import ContextBoundIterable
 from dashboard.types import StartResponse, WSGIApp, WSGIEnviron
 from plugins.breaker.machine import CircuitBreaker, CircuitOpenError, Permit
 from plugins.breaker.metrics import FailureRateGauge, count_rejection
@@ -37,6 +37,7 @@ class _RequestScope:
         self.permit: Permit | None = None
 
 
+_PRODUCED = (list, tuple)
 _scope: contextvars.ContextVar[_RequestScope | None] = contextvars.ContextVar(
     "dashboard_breaker_scope", default=None)
 
@@ -100,11 +101,44 @@ class BreakerGate:
             scope.permit = None
 
 
+class _ScopedBody:
+    """The body of a request that has a scope: closes the app's body, then hands the request's
+    probe permit back and unsets the scope. Nothing per chunk: the host runs every chunk of a
+    request in that request's own context, where the scope stays set until this close."""
+
+    __slots__ = ("_closed", "_gate", "_inner", "_scope", "_token")
+
+    def __init__(self, inner: Iterable[bytes], gate: BreakerGate, scope: _RequestScope,
+                 token: contextvars.Token[_RequestScope | None]) -> None:
+        self._inner = inner
+        self._gate = gate
+        self._scope = scope
+        self._token = token
+        self._closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._inner)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            close = getattr(self._inner, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._gate.end_of_request(self._scope)
+            with contextlib.suppress(ValueError):  # closed in another context than called
+                _scope.reset(self._token)
+
+
 class BreakerMiddleware:
     """Gives each request a scope for its probe permit and releases the permit when it ends.
 
-    Streams: the body is never buffered; the scope is active while each chunk is produced (a
-    lazily streamed report may query the database then) and while ``close()`` runs.
+    Streams: the body is never buffered; the scope stays set from the call until the body is
+    closed (a lazily streamed report may query the database while it streams). A body that is
+    a list has nothing more to run: its request ends before it is returned.
     """
 
     def __init__(self, app: WSGIApp, gate: BreakerGate) -> None:
@@ -122,8 +156,10 @@ class BreakerMiddleware:
             iterable = self.app(environ, start_response)
         except BaseException:
             self.gate.end_of_request(scope)
-            raise
-        finally:
             _scope.reset(token)
-        return ContextBoundIterable(iterable, _scope, scope,
-                                    on_close=lambda: self.gate.end_of_request(scope))
+            raise
+        if type(iterable) in _PRODUCED:
+            self.gate.end_of_request(scope)
+            _scope.reset(token)
+            return iterable
+        return _ScopedBody(iterable, self.gate, scope, token)

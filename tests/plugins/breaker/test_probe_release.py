@@ -40,7 +40,7 @@ def create_app(host: Host) -> Any:
         with engine.connect():
             pass
         start_response("200 OK", [("Content-Type", "text/plain")])
-        return [b"checked out"]
+        return (chunk for chunk in [b"checked out"])  # a lazy body: its request ends at close
 
     return app
 
