@@ -19,6 +19,11 @@ class Clock(Protocol):
 
     def now(self) -> datetime: ...
 
+    def time(self) -> float:
+        """The wall clock as epoch seconds: what :meth:`now` says, without building a datetime
+        (for stamps taken on the request path)."""
+        ...
+
     def sleep(self, seconds: float) -> None: ...
 
 
@@ -30,6 +35,8 @@ class SystemClock:
 
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+    time = staticmethod(time.time)
 
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
@@ -47,6 +54,9 @@ class ManualClock:
 
     def now(self) -> datetime:
         return self._start + timedelta(seconds=self._offset)
+
+    def time(self) -> float:
+        return self.now().timestamp()
 
     def sleep(self, seconds: float) -> None:
         self.advance(max(0.0, seconds))

@@ -23,13 +23,15 @@ Metrics never break a request: an ``observe`` that raises is swallowed.
 from __future__ import annotations
 
 import time
+from collections import deque
 
 from dashboard import contract
 from dashboard.histbatch import BatchedHistogram
-from dashboard.metrics import method_label, series, status_class
+from dashboard.metrics import HTTP_METHODS, method_label, series, status_class
 from dashboard.types import WSGIEnviron
 
 _CLASSES = {"2": "2xx", "3": "3xx", "4": "4xx", "5": "5xx"}
+_MAX_KEYS = 256  # (method, status class, code) combinations whose buffer is remembered
 
 
 class RequestMeter:
@@ -37,22 +39,37 @@ class RequestMeter:
 
     Called by the host's outermost layer (:class:`dashboard.pipeline.LastResortCatcher`) once
     per request, when its body is closed, with the status line it answered and the
-    ``perf_counter`` reading taken when the request arrived.
+    ``perf_counter`` reading taken when the request arrived. The label set's buffer is found by
+    one lookup of the raw (method, first status digit, code); only the usual methods are
+    remembered, so a client sending made-up methods cannot grow that table.
     """
 
     def __init__(self) -> None:
         self._batch: BatchedHistogram | None = None
+        self._buffers: dict[tuple[str, str, str], deque[float]] = {}
 
     def __call__(self, environ: WSGIEnviron, status_line: str, started: float) -> None:
         elapsed = time.perf_counter() - started
         try:
-            klass = _CLASSES.get(status_line[:1]) or status_class(status_line)
+            digit = status_line[:1]
             code = (environ.get(contract.ERROR_CODE_ENVIRON_KEY, "")
-                    if klass in ("4xx", "5xx") else "")
-            batch = self._batch
-            if batch is None:
-                batch = self._batch = BatchedHistogram(series().http_request_duration)
-            batch.observe((method_label(environ.get("REQUEST_METHOD", "")), klass, code),
-                          elapsed)
+                    if digit == "4" or digit == "5" else "")
+            key = (environ.get("REQUEST_METHOD", ""), digit, code)
+            buffer = self._buffers.get(key)
+            if buffer is None:
+                buffer = self._buffer(key, status_line)
+            buffer.append(elapsed)
         except Exception:  # a metric must never break an answer
             return
+
+    def _buffer(self, key: tuple[str, str, str], status_line: str) -> deque[float]:
+        method, digit, code = key
+        batch = self._batch
+        if batch is None:
+            batch = self._batch = BatchedHistogram(series().http_request_duration)
+        klass = _CLASSES.get(digit) or status_class(status_line)
+        buffer = batch.buffer((method_label(method), klass, code if klass in ("4xx", "5xx")
+                               else ""))
+        if method in HTTP_METHODS and len(self._buffers) < _MAX_KEYS:
+            self._buffers[key] = buffer
+        return buffer

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 def _state(host: Host) -> FallbackState:
     settings = host.plugin_settings(SECTION, FallbackSettings)
     return host.state(FALLBACK, lambda: FallbackState(
-        settings, host.runtime_dir, lambda: host.clock.now().timestamp()))
+        settings, host.runtime_dir, host.clock.time))
 
 
 @hookimpl

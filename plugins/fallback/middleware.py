@@ -34,21 +34,34 @@ from plugins.fallback.standin import (
 )
 from plugins.fallback.store import MAX_BODY_BYTES, KeptAnswer
 
+_MAX_PATHS = 4096
+
 
 class RequestFilter:
-    """Which requests the fallback covers, and the key their answers are kept under."""
+    """Which requests the fallback covers, and the key their answers are kept under.
+
+    Whether a path is covered is remembered per path (up to :data:`_MAX_PATHS` of them), so a
+    request the fallback does not cover costs one dict lookup, not a pattern match.
+    """
 
     def __init__(self, patterns: list[str]) -> None:
         joined = "|".join(f"(?:{fnmatch.translate(p)})" for p in patterns) or r"(?!)"
         self._match = re.compile(joined, re.DOTALL).match
+        self._covered: dict[str, bool] = {}
+
+    def covers(self, path: str) -> bool:
+        covered = self._covered.get(path)
+        if covered is None:
+            covered = bool(self._match(path)) and not _is_control(path)
+            if len(self._covered) < _MAX_PATHS:
+                self._covered[path] = covered
+        return covered
 
     def key_for(self, environ: dict[str, Any]) -> str | None:
-        if environ.get("REQUEST_METHOD") != "GET":
+        path = environ.get("PATH_INFO", "")
+        if not self.covers(path) or environ.get("REQUEST_METHOD") != "GET":
             return None
         if "HTTP_AUTHORIZATION" in environ or "HTTP_COOKIE" in environ:
-            return None
-        path = environ.get("PATH_INFO", "")
-        if not self._match(path) or _is_control(path):
             return None
         query = environ.get("QUERY_STRING", "")
         return f"{path}?{query}" if query else path
@@ -60,33 +73,49 @@ def _is_control(path: str) -> bool:
     return path.startswith(CONTROL_PATH_PREFIXES)
 
 
-def keepable(status: str, headers: list[tuple[str, str]]) -> bool:
-    """A ``200`` JSON answer that is neither private nor ``no-store`` and not known to be big."""
-    if not status.startswith("200"):
-        return False
+def keepable(headers: list[tuple[str, str]]) -> bool:
+    """The headers of a ``200`` that may be kept: JSON, neither private nor ``no-store``, not
+    known to be big, setting no cookie."""
     json_type = False
     for name, value in headers:
-        lower = name.lower()
-        if lower == "content-type":
-            json_type = value.split(";", 1)[0].strip().lower() == "application/json"
-        elif lower == "cache-control":
+        kind = _HEADER_KINDS.get(name) or _HEADER_KINDS.get(name.lower())
+        if kind is None:
+            continue
+        if kind == "content-type":
+            json_type = _is_json(value)
+        elif kind == "cache-control":
             directives = {part.split("=", 1)[0].strip().lower() for part in value.split(",")}
             if "private" in directives or "no-store" in directives:
                 return False
-        elif lower == "content-length":
+        elif kind == "content-length":
             if not value.strip().isdigit() or int(value) > MAX_BODY_BYTES:
                 return False
-        elif lower == "set-cookie":
-            return False  # an answer that sets a cookie belongs to one client
+        else:
+            return False  # set-cookie: an answer that sets a cookie belongs to one client
     return json_type
 
 
-def _json_error(status: str, headers: list[tuple[str, str]]) -> bool:
-    if not status[:3].isdigit() or int(status[:3]) not in STANDABLE_STATUSES:
-        return False
-    return any(name.lower() == "content-type"
-               and value.split(";", 1)[0].strip().lower() == "application/json"
-               for name, value in headers)
+#: The headers ``keepable`` reads, by their lower-case name and the spellings apps send.
+_HEADER_KINDS = {spelling: kind
+                 for kind in ("content-type", "cache-control", "content-length", "set-cookie")
+                 for spelling in (kind, kind.title())}
+_json_types: dict[str, bool] = {}
+
+
+def _is_json(content_type: str) -> bool:
+    known = _json_types.get(content_type)
+    if known is None:
+        known = content_type.split(";", 1)[0].strip().lower() == "application/json"
+        if len(_json_types) < 64:
+            _json_types[content_type] = known
+    return known
+
+
+def _json_typed(headers: list[tuple[str, str]]) -> bool:
+    return any(name.lower() == "content-type" and _is_json(value) for name, value in headers)
+
+
+_STANDABLE = frozenset(str(status) for status in STANDABLE_STATUSES)
 
 
 class FallbackMiddleware:
@@ -113,8 +142,9 @@ class FallbackMiddleware:
         key = self.requests.key_for(environ)
         if key is None:
             return self.app(environ, start_response)
-        exchange = _Exchange(self, environ, start_response, key)
-        return _Body(self.app(environ, exchange.start_response), exchange)
+        covered = _Covered(self, environ, start_response, key)
+        covered.iterable = self.app(environ, covered.start_response)
+        return covered
 
     def replacement(self, key: str, degraded: Degraded, environ: dict[str, Any]
                     ) -> tuple[bytes, list[tuple[str, str]]] | None:
@@ -128,21 +158,24 @@ class FallbackMiddleware:
         return stand_in(kept, degraded, environ, now)
 
 
-class _Exchange:
-    """One covered request: what the app started, and what is being kept or held back."""
+class _Covered:
+    """One covered request, as both the ``start_response`` the app calls and the body the
+    server gets (one object per request): what the app started, and what is kept or held back.
+    Streams, keeps or holds chunks, and always closes the app's body."""
 
     __slots__ = (
         "chunks",
         "environ",
-        "forwarded",
         "held",
         "held_size",
+        "iterable",
         "keeping",
         "kept_size",
         "key",
         "middleware",
         "stored_at",
         "upstream",
+        "write",
     )
 
     def __init__(self, middleware: FallbackMiddleware, environ: dict[str, Any],
@@ -157,40 +190,29 @@ class _Exchange:
         self.stored_at = 0.0
         self.held: tuple[str, list[tuple[str, str]], Any] | None = None
         self.held_size = 0
-        self.forwarded = False
+        self.iterable: Iterable[bytes] = ()
+        self.write: Callable[[bytes], Any] | None = None
+
+    # -- the app's start_response -------------------------------------------------------------
 
     def start_response(self, status: str, headers: list[tuple[str, str]],
                        exc_info: Any = None) -> Callable[[bytes], Any]:
-        if _json_error(status, headers):
+        if status[:3] in _STANDABLE and _json_typed(headers):
             self.held = (status, headers, exc_info)
             self.keeping = False
             self.chunks = []
-            return self._hold_write
+            return self.hold
         self.held = None
-        self.keeping = keepable(status, headers)
+        self.keeping = status.startswith("200") and keepable(headers)
         if self.keeping:
             self.stored_at = self.middleware.wall()
-        self.forwarded = True
-        write = self.upstream(status, headers, exc_info)
-        if not self.keeping:
-            return write
+        write = self.write = self.upstream(status, headers, exc_info)
+        return self._untracked_write if self.keeping else write
 
-        def untracked_write(data: bytes) -> Any:
-            self.keeping = False  # bytes that bypass the body cannot be kept faithfully
-            return write(data)
-
-        return untracked_write
-
-    def _hold_write(self, data: bytes) -> None:
-        self.hold(data)
-
-    def keep(self, chunk: bytes) -> None:
-        self.kept_size += len(chunk)
-        if self.kept_size > MAX_BODY_BYTES:
-            self.keeping = False
-            self.chunks = []
-        else:
-            self.chunks.append(chunk)
+    def _untracked_write(self, data: bytes) -> Any:
+        self.keeping = False  # bytes that bypass the body cannot be kept faithfully
+        assert self.write is not None
+        return self.write(data)
 
     def hold(self, chunk: bytes) -> None:
         self.chunks.append(chunk)
@@ -201,7 +223,6 @@ class _Exchange:
         assert self.held is not None
         status, headers, exc_info = self.held
         self.held = None
-        self.forwarded = True
         self.upstream(status, headers, exc_info)
         chunks, self.chunks = self.chunks, []
         return chunks
@@ -222,37 +243,32 @@ class _Exchange:
         body, new_headers = answer
         self.held = None
         self.chunks = []
-        self.forwarded = True
         self.upstream("200 OK", new_headers, exc_info)
         self.middleware.on_stand_in(degraded.code)
         return [body]
 
-
-class _Body:
-    """The covered request's body: streams, keeps or holds chunks, and always closes the app's."""
-
-    __slots__ = ("exchange", "iterable")
-
-    def __init__(self, iterable: Iterable[bytes], exchange: _Exchange) -> None:
-        self.iterable = iterable
-        self.exchange = exchange
+    # -- the body -----------------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[bytes]:
-        exchange = self.exchange
         for chunk in self.iterable:
-            if exchange.held is not None:
-                exchange.hold(chunk)
-                if exchange.held_size > MAX_ERROR_BODY_BYTES:
-                    yield from exchange.release()
+            if self.held is not None:
+                self.hold(chunk)
+                if self.held_size > MAX_ERROR_BODY_BYTES:
+                    yield from self.release()
                 continue
-            if exchange.keeping:
-                exchange.keep(chunk)
+            if self.keeping:
+                self.kept_size += len(chunk)
+                if self.kept_size > MAX_BODY_BYTES:
+                    self.keeping = False
+                    self.chunks = []
+                else:
+                    self.chunks.append(chunk)
             yield chunk
-        if exchange.held is not None:
-            yield from exchange.finish_held()
-        elif exchange.keeping and exchange.chunks:
-            exchange.keeping = False
-            exchange.middleware.offer(exchange.key, exchange.stored_at, exchange.chunks)
+        if self.held is not None:
+            yield from self.finish_held()
+        elif self.keeping and self.chunks:
+            self.keeping = False
+            self.middleware.offer(self.key, self.stored_at, self.chunks)
 
     def close(self) -> None:
         close = getattr(self.iterable, "close", None)

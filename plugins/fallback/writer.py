@@ -56,7 +56,8 @@ class AnswerWriter:
         self._pending: dict[str, tuple[float, list[bytes]]] = {}
         self._busy = False
         self._stopping = False
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()  # taken directly by offer() (a C context manager)
+        self._cond = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
         self._pid = 0
         self.dropped = 0
@@ -66,7 +67,7 @@ class AnswerWriter:
     def offer(self, key: str, stored_at: float, chunks: list[bytes]) -> bool:
         """Hand over one answer; ``False`` (dropped) when the hand-off is full. Never blocks
         beyond a short lock."""
-        with self._cond:
+        with self._lock:
             if self._stopping:
                 return False
             pending = self._pending
