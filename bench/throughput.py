@@ -2,7 +2,8 @@
 
 Both servers run the same Werkzeug JSON app (``overhead.ping_app``) with 2 gthread workers x 4
 threads and write an access log; ``wrk`` (Debian package ``wrk``) loads each with 16 connections.
-Runs alternate between the two servers so machine noise hits both; the figure is the median.
+Runs alternate between the two servers so machine noise hits both; the figure is the median of
+the paired runs' ratios (each full run against the bare run just before it).
 
     python bench/throughput.py [--seconds 10] [--runs 3] [--connections 16]
 """
@@ -91,7 +92,7 @@ def wrk(url: str, seconds: int, connections: int) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
@@ -102,8 +103,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name, \
             bare_gunicorn(args.workers, args.threads) as bare_url, \
             dashboard_serve(args.workers, args.threads, Path(tmp_name)) as full_url:
-        wrk(bare_url, 2, args.connections)  # warm both
-        wrk(full_url, 2, args.connections)
+        for _ in range(2):  # warm both, past the start-up of the other server's workers
+            wrk(bare_url, 3, args.connections)
+            wrk(full_url, 3, args.connections)
         for _ in range(args.runs):
             rate, bad = wrk(bare_url, args.seconds, args.connections)
             bare_rates.append(rate)
@@ -120,7 +122,8 @@ def main() -> None:
     print(f"dashboard serve  {full:10.0f} req/s   runs: {[round(r) for r in full_rates]}   "
           f"non-2xx: {full_bad}")
     ratios = [f / b for f, b in zip(full_rates, bare_rates, strict=True)]
-    print(f"ratio full / bare {full / bare:9.2f}   (per run: {[round(r, 2) for r in ratios]})")
+    print(f"ratio full / bare {statistics.median(ratios):9.2f}   (median of the paired runs: "
+          f"{[round(r, 2) for r in ratios]}; ratio of the medians {full / bare:.2f})")
 
 
 if __name__ == "__main__":

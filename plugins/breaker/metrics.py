@@ -2,11 +2,12 @@
 
 Kept apart from the decisions: every function here swallows its own errors (a metric must never
 break a decision) and costs at most a comparison on the hot path (the failure-rate gauge is only
-written when the rate changed).
+written when the rate changed; refusals are counted in memory and written in batches).
 """
 
 from __future__ import annotations
 
+from dashboard.histbatch import BatchedCounter
 from dashboard.metrics import series
 from plugins.breaker.machine import CircuitBreaker, State, Transition
 from plugins.breaker.overrides import GAUGE_VALUES
@@ -35,9 +36,16 @@ def count_transition(transition: Transition) -> None:
         return
 
 
+_rejections: list[BatchedCounter] = []
+
+
 def count_rejection() -> None:
+    """One refused call: counted in memory, written on the metrics beat (a refusal is the
+    fail-fast path, answered many times a second while the database is down)."""
     try:
-        series().breaker_rejections.inc()
+        if not _rejections:
+            _rejections.append(BatchedCounter(series().breaker_rejections))
+        _rejections[0].inc()
     except Exception:
         return
 

@@ -147,8 +147,9 @@ def test_a_flood_for_one_key_is_written_a_few_times_and_the_last_answer_is_kept(
     written: list[float] = []
 
     def put(kept: KeptAnswer) -> object:
-        written.append(kept.stored_at)
-        return store.put(kept)
+        result = store.put(kept)
+        written.append(kept.stored_at)  # once it is in the store, where the test reads it
+        return result
 
     writer = AnswerWriter(put, coalesce_seconds=0.05)
     offers = 3000
