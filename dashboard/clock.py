@@ -28,18 +28,15 @@ class Clock(Protocol):
 
 
 class SystemClock:
-    """The real clock."""
+    """The real clock: the ``time`` functions themselves (no frame of ours per reading)."""
 
-    def monotonic(self) -> float:
-        return time.monotonic()
+    monotonic = staticmethod(time.monotonic)
 
     def now(self) -> datetime:
         return datetime.now(UTC)
 
-    time = staticmethod(time.time)
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
+    sleep = staticmethod(time.sleep)
+    time = staticmethod(time.time)  # last: from here on, ``time`` in this class body is this
 
 
 class ManualClock:

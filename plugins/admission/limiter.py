@@ -40,17 +40,17 @@ REJECTING_SECONDS = 5.0  # "being rejected": a rejection this recent
 class Permit:
     """One admitted request's slot: when it was taken (monotonic seconds, the limiter's clock).
 
-    A slotted class rather than a dataclass: one is made per request. Compared by identity.
+    A slotted class rather than a dataclass: one is made per request. Compared by identity; it
+    is released once it is no longer among the limiter's permits in flight.
     """
 
-    __slots__ = ("released", "started")
+    __slots__ = ("started",)
 
-    def __init__(self, started: float, released: bool = False) -> None:
+    def __init__(self, started: float) -> None:
         self.started = started
-        self.released = released
 
     def __repr__(self) -> str:
-        return f"Permit(started={self.started!r}, released={self.released!r})"
+        return f"Permit(started={self.started!r})"
 
 
 @dataclass(frozen=True)
@@ -129,11 +129,11 @@ class Limiter:
         if latency is None:
             latency = self._monotonic() - permit.started
         with self._lock:
-            if permit.released:
-                return False
-            permit.released = True
-            in_flight = len(self._in_flight)
-            self._in_flight.remove(permit)
+            permits = self._in_flight
+            if permit not in permits:
+                return False  # released already
+            in_flight = len(permits)
+            permits.remove(permit)
             self._recent.append(latency if latency > 0.0 else 0.0)
             policy = self.policy
             policy.update(latency, in_flight)
