@@ -34,6 +34,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from dashboard import contract, hookcalls
+from dashboard.closing import close_body
 from dashboard.context import current_host
 from dashboard.db import report_outcome
 from dashboard.dbfaults import DbOutcome, Fault, classify
@@ -96,12 +97,6 @@ def _answer(exc: BaseException, response: Any, environ: WSGIEnviron,
     return response(environ, replace_headers)  # type: ignore[no-any-return]
 
 
-def _close(body: Any) -> None:
-    close = getattr(body, "close", None)
-    if close is not None:
-        close()
-
-
 def _first_byte(body: Iterable[bytes]) -> tuple[bytes, Iterator[bytes]] | None:
     """Read ``body`` up to its first non-empty chunk: that chunk and the iterator to go on
     with, or ``None`` for a body with no byte. (Empty chunks before it are dropped: they say
@@ -131,7 +126,7 @@ class _Started:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            _close(self._inner)
+            close_body(self._inner)
 
 
 class ExceptionMapper:
@@ -150,10 +145,10 @@ class ExceptionMapper:
             started = _first_byte(iterable)
         except Exception as exc:
             if iterable is not None:
-                _close(iterable)
+                close_body(iterable)
             return _answer(exc, self.to_response(exc, environ), environ, start_response)
         if started is None:
-            _close(iterable)  # finished here, so every layer above finishes at once
+            close_body(iterable)  # finished here, so every layer above finishes at once
             return []
         return _Started(*started, iterable)
 
@@ -191,7 +186,7 @@ def _listed(body: Iterable[bytes]) -> list[bytes]:
     try:
         return list(body)
     finally:
-        _close(body)
+        close_body(body)
 
 
 def _mark(host: Host, request_id: str) -> None:
@@ -233,7 +228,7 @@ class _ServedBody:
             return
         self._closed = True
         try:
-            self._context.run(_close, self._inner)
+            self._context.run(close_body, self._inner)
         finally:
             if self._meter is not None:
                 self._meter(self._exchange.environ, self._exchange.status, self._started)
@@ -261,7 +256,7 @@ class LastResortCatcher:
                             else context.run(_first_byte, iterable))
         except Exception as exc:
             if iterable is not None:
-                context.run(_close, iterable)
+                context.run(close_body, iterable)
             answer = context.run(_answer, exc, self.internal_error(exc, environ), environ,
                                  exchange)
             iterable = context.run(_listed, answer)
@@ -269,7 +264,7 @@ class LastResortCatcher:
         if started_body is not None:
             return _ServedBody(*started_body, iterable, context, exchange, self.meter, started)
         if type(iterable) not in _PRODUCED:  # a body with no byte
-            context.run(_close, iterable)
+            context.run(close_body, iterable)
             iterable = []
         if self.meter is not None:
             self.meter(environ, exchange.status, started)

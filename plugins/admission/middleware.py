@@ -14,12 +14,13 @@ iterated, or closed twice).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 from dashboard import contract
+from dashboard.closing import ClosingBody
 from dashboard.types import StartResponse, WSGIApp, WSGIEnviron
-from plugins.admission.limiter import Limiter, Permit
+from plugins.admission.limiter import Limiter
 
 OVERLOADED = "OVERLOADED"
 
@@ -35,33 +36,6 @@ class AdmissionEvents(Protocol):
 class _Silent:
     def rejected(self) -> None:
         return None
-
-
-class HeldBody:
-    """A response body that gives its slot back when the server closes it, exactly once."""
-
-    __slots__ = ("_body", "_closed", "_permit", "_release")
-
-    def __init__(self, body: Iterable[bytes], release: Callable[[Permit], object],
-                 permit: Permit) -> None:
-        self._body = body
-        self._release = release  # a bound method and its argument: no closure per request
-        self._permit = permit
-        self._closed = False
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self._body)
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            close = getattr(self._body, "close", None)
-            if close is not None:
-                close()
-        finally:
-            self._release(self._permit)
 
 
 class AdmissionMiddleware:
@@ -87,7 +61,7 @@ class AdmissionMiddleware:
         except BaseException:
             limiter.release(permit)
             raise
-        return HeldBody(body, limiter.release, permit)
+        return ClosingBody(body, limiter.release, permit)
 
     def _overloaded(self, environ: WSGIEnviron, start_response: StartResponse) -> Any:
         self.events.rejected()

@@ -17,10 +17,10 @@ attribute read.
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
+from dashboard.closing import ClosingBody
 from dashboard.dbfaults import DbOutcome
 from dashboard.types import StartResponse, WSGIApp, WSGIEnviron
 from plugins.breaker.machine import CircuitBreaker, CircuitOpenError, Permit
@@ -101,44 +101,13 @@ class BreakerGate:
             scope.permit = None
 
 
-class _ScopedBody:
-    """The body of a request that has a scope: closes the app's body, then hands the request's
-    probe permit back and unsets the scope. Nothing per chunk: the host runs every chunk of a
-    request in that request's own context, where the scope stays set until this close."""
-
-    __slots__ = ("_closed", "_gate", "_inner", "_scope", "_token")
-
-    def __init__(self, inner: Iterable[bytes], gate: BreakerGate, scope: _RequestScope,
-                 token: contextvars.Token[_RequestScope | None]) -> None:
-        self._inner = inner
-        self._gate = gate
-        self._scope = scope
-        self._token = token
-        self._closed = False
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self._inner)
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            close = getattr(self._inner, "close", None)
-            if close is not None:
-                close()
-        finally:
-            self._gate.end_of_request(self._scope)
-            with contextlib.suppress(ValueError):  # closed in another context than called
-                _scope.reset(self._token)
-
-
 class BreakerMiddleware:
     """Gives each request a scope for its probe permit and releases the permit when it ends.
 
     Streams: the body is never buffered; the scope stays set from the call until the body is
-    closed (a lazily streamed report may query the database while it streams). A body that is
-    a list has nothing more to run: its request ends before it is returned.
+    closed (a lazily streamed report may query the database while it streams: the host runs
+    every chunk of a request in that request's own context). A body that is a list has nothing
+    more to run: its request ends before it is returned.
     """
 
     def __init__(self, app: WSGIApp, gate: BreakerGate) -> None:
@@ -155,11 +124,17 @@ class BreakerMiddleware:
         try:
             iterable = self.app(environ, start_response)
         except BaseException:
-            self.gate.end_of_request(scope)
-            _scope.reset(token)
+            self._end(scope, token)
             raise
         if type(iterable) in _PRODUCED:
-            self.gate.end_of_request(scope)
-            _scope.reset(token)
+            self._end(scope, token)
             return iterable
-        return _ScopedBody(iterable, self.gate, scope, token)
+        return ClosingBody(iterable, self._end, scope, token)
+
+    def _end(self, scope: _RequestScope, token: contextvars.Token[_RequestScope | None]
+             ) -> None:
+        self.gate.end_of_request(scope)
+        try:  # noqa: SIM105 (suppress() costs two calls more on the fail-fast path)
+            _scope.reset(token)
+        except ValueError:
+            pass  # closed in another context than called: nothing of ours is set there

@@ -15,7 +15,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 #: Import nothing of ours but other leaves.
 LEAVES = {"types", "clock", "checks", "problems", "sections", "context", "contract", "dbfaults",
-          "secrets", "metrics", "once", "periodic", "poolstats",
+          "secrets", "closing", "metrics", "once", "periodic", "poolstats",
           "requestcontext", "logformat", "faultlog", "metricsfiles", "sdnotify", "runtime_lock",
           "bind_check", "histbatch"}
 #: The machinery: settings sources, discovery, hooks, the engine, the pipeline layers.

@@ -11,11 +11,12 @@ from werkzeug.test import Client
 
 from dashboard import contract
 from dashboard.clock import ManualClock
+from dashboard.closing import ClosingBody
 from dashboard.testing import assert_error_envelope
 from plugins.admission import OVERLOADED_CODE
 from plugins.admission.limiter import Limiter
 from plugins.admission.limits import FixedLimit
-from plugins.admission.middleware import AdmissionMiddleware, HeldBody
+from plugins.admission.middleware import AdmissionMiddleware
 
 EXEMPT = ("/livez", "/readyz", "/health", "/metrics", "/admin", "/static")
 
@@ -100,7 +101,7 @@ def test_a_failing_inner_close_still_releases() -> None:
     limiter = Limiter(FixedLimit(1), ManualClock())
     permit = limiter.try_acquire(0)
     assert permit is not None
-    held = HeldBody(Broken(), limiter.release, permit)
+    held = ClosingBody(Broken(), limiter.release, permit)
     with pytest.raises(OSError):
         held.close()
     assert limiter.snapshot().in_flight == 0
