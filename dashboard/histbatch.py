@@ -58,12 +58,13 @@ class BatchedHistogram:
         """Buffer one observation: a dict lookup and a ``deque.append`` on the request path."""
         buffer = self._buffers.get(labels)
         if buffer is None:
-            buffer = self.buffer(labels)
+            buffer = self._new_buffer(labels)
         buffer.append(value)
 
     def buffer(self, labels: tuple[str, ...]) -> deque[float]:
         """The buffer of ``labels``: a caller may keep it and ``append`` observations to it."""
-        return self._buffers.get(labels) or self._new_buffer(labels)
+        buffer = self._buffers.get(labels)
+        return buffer if buffer is not None else self._new_buffer(labels)
 
     def _new_buffer(self, labels: tuple[str, ...]) -> deque[float]:
         with self._flush_lock:

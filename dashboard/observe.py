@@ -68,8 +68,7 @@ class RequestMeter:
         if batch is None:
             batch = self._batch = BatchedHistogram(series().http_request_duration)
         klass = _CLASSES.get(digit) or status_class(status_line)
-        buffer = batch.buffer((method_label(method), klass, code if klass in ("4xx", "5xx")
-                               else ""))
+        buffer = batch.buffer((method_label(method), klass, code))  # code: "" below 400
         if method in HTTP_METHODS and len(self._buffers) < _MAX_KEYS:
             self._buffers[key] = buffer
         return buffer

@@ -34,7 +34,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from dashboard import contract, hookcalls
-from dashboard.closing import close_body
+from dashboard.closing import ClosingBody, close_body
 from dashboard.context import current_host
 from dashboard.db import report_outcome
 from dashboard.dbfaults import DbOutcome, Fault, classify
@@ -108,27 +108,6 @@ def _first_byte(body: Iterable[bytes]) -> tuple[bytes, Iterator[bytes]] | None:
     return None
 
 
-class _Started:
-    """The app's body once its first byte is read: that chunk, then the rest, as a C-level
-    chain (no frame of ours per chunk); ``close()`` reaches the app's body once."""
-
-    __slots__ = ("_closed", "_first", "_inner", "_rest")
-
-    def __init__(self, first: bytes, rest: Iterator[bytes], inner: Iterable[bytes]) -> None:
-        self._first = first
-        self._rest = rest
-        self._inner = inner
-        self._closed = False
-
-    def __iter__(self) -> Iterator[bytes]:
-        return itertools.chain((self._first,), self._rest)
-
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            close_body(self._inner)
-
-
 class ExceptionMapper:
     """Innermost layer: exceptions from the app become contract responses."""
 
@@ -150,7 +129,10 @@ class ExceptionMapper:
         if started is None:
             close_body(iterable)  # finished here, so every layer above finishes at once
             return []
-        return _Started(*started, iterable)
+        first, rest = started
+        # The first chunk, then the rest as a C-level chain (no frame of ours per chunk); the
+        # close reaches the app's body once.
+        return ClosingBody(itertools.chain((first,), rest), close_body, iterable)
 
     def to_response(self, exc: BaseException, environ: WSGIEnviron) -> Any:
         fault = classify(exc)

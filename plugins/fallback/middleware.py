@@ -19,10 +19,12 @@ middleware delay it until its first body chunk), and ``close()`` always reaches 
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from dashboard.closing import close_body
 from dashboard.contract import CONTROL_PATH_PREFIXES
 from dashboard.types import WSGIApp
 from plugins.fallback.standin import (
@@ -40,22 +42,15 @@ _MAX_PATHS = 4096
 class RequestFilter:
     """Which requests the fallback covers, and the key their answers are kept under.
 
-    Whether a path is covered is remembered per path (up to :data:`_MAX_PATHS` of them), so a
-    request the fallback does not cover costs one dict lookup, not a pattern match.
+    Whether a path is covered is remembered per path (the last :data:`_MAX_PATHS` of them), so
+    a request the fallback does not cover costs one cache lookup, not a pattern match.
     """
 
     def __init__(self, patterns: list[str]) -> None:
         joined = "|".join(f"(?:{fnmatch.translate(p)})" for p in patterns) or r"(?!)"
-        self._match = re.compile(joined, re.DOTALL).match
-        self._covered: dict[str, bool] = {}
-
-    def covers(self, path: str) -> bool:
-        covered = self._covered.get(path)
-        if covered is None:
-            covered = bool(self._match(path)) and not _is_control(path)
-            if len(self._covered) < _MAX_PATHS:
-                self._covered[path] = covered
-        return covered
+        match = re.compile(joined, re.DOTALL).match
+        self.covers: Callable[[str], bool] = functools.lru_cache(maxsize=_MAX_PATHS)(
+            lambda path: bool(match(path)) and not _is_control(path))
 
     def key_for(self, environ: dict[str, Any]) -> str | None:
         path = environ.get("PATH_INFO", "")
@@ -99,16 +94,11 @@ def keepable(headers: list[tuple[str, str]]) -> bool:
 _HEADER_KINDS = {spelling: kind
                  for kind in ("content-type", "cache-control", "content-length", "set-cookie")
                  for spelling in (kind, kind.title())}
-_json_types: dict[str, bool] = {}
 
 
+@functools.lru_cache(maxsize=64)
 def _is_json(content_type: str) -> bool:
-    known = _json_types.get(content_type)
-    if known is None:
-        known = content_type.split(";", 1)[0].strip().lower() == "application/json"
-        if len(_json_types) < 64:
-            _json_types[content_type] = known
-    return known
+    return content_type.split(";", 1)[0].strip().lower() == "application/json"
 
 
 def _json_typed(headers: list[tuple[str, str]]) -> bool:
@@ -271,6 +261,4 @@ class _Covered:
             self.middleware.offer(self.key, self.stored_at, self.chunks)
 
     def close(self) -> None:
-        close = getattr(self.iterable, "close", None)
-        if close is not None:
-            close()
+        close_body(self.iterable)
