@@ -134,7 +134,12 @@ def test_a_locked_database_keeps_probes_fast_and_sheds_app_requests(
     settled = released_at + 3
     late = [a for a in answers if a.started >= settled]
     assert late and all(a.status == 200 for a in late), {(a.status, a.code) for a in late}
-    assert health["checks"]["admission"]["rejected_total"] >= 1
+    # checks.admission describes the worker that answered /health (its limit, its slots, its
+    # sheds); the clients' keep-alive sessions may all sit on the other worker, so only the
+    # host-wide counter below must add up to every OVERLOADED answer.
+    admission = health["checks"]["admission"]
+    assert admission["limit"] <= 3 and admission["in_flight"] == 0
+    assert 0 <= admission["rejected_total"] <= len(rejected)
     samples = {line.split(" ")[0]: float(line.split(" ")[1]) for line in metrics.splitlines()
                if line.startswith("dashboard_admission_")}
     assert samples["dashboard_admission_limit"] == 2 * 3  # summed over the live workers
