@@ -12,6 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+#: Bodies the app has produced whole (the host hands an answer it has read whole on as a list):
+#: nothing of the request is left to run once one is returned, so a wrapper ends its request at
+#: once instead of holding it until ``close()``.
+PRODUCED = (list, tuple)
+
 
 def close_body(body: object) -> None:
     """``body.close()`` when it has one (PEP 3333: the server calls it if it exists)."""

@@ -34,7 +34,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from dashboard import contract, hookcalls
-from dashboard.closing import ClosingBody, close_body
+from dashboard.closing import PRODUCED, ClosingBody, close_body
 from dashboard.context import current_host
 from dashboard.db import report_outcome
 from dashboard.dbfaults import DbOutcome, Fault, classify
@@ -49,7 +49,6 @@ logger = logging.getLogger("dashboard.errors")
 
 #: Observes a finished request: ``(environ, status line, perf_counter at arrival)``.
 Meter = Callable[[WSGIEnviron, str, float], None]
-_PRODUCED = (list, tuple)
 _END = object()
 
 
@@ -108,27 +107,60 @@ def _first_byte(body: Iterable[bytes]) -> tuple[bytes, Iterator[bytes]] | None:
     return None
 
 
+def _declared_length(headers: list[tuple[str, str]]) -> str | None:
+    for name, value in headers:
+        if name.lower() == "content-length":
+            return value
+    return None
+
+
 class ExceptionMapper:
-    """Innermost layer: exceptions from the app become contract responses."""
+    """Innermost layer: exceptions from the app become contract responses.
+
+    An answer the app has produced whole comes back as a list: its first chunk is as long as
+    the ``Content-Length`` it declared (every Werkzeug ``Response`` of bytes or text) and the
+    body then ends. The mapper reads that end too, so the app's code after its last chunk runs
+    as it would at the server's next call, then closes the app's body: every layer above
+    finishes such a request at once, with no body object of its own. So do contract answers
+    to an error, which are built whole here.
+    """
 
     def __init__(self, app: WSGIApp, host: Host) -> None:
         self.app = app
         self.host = host
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+        sent: list[tuple[str, str]] = []
+
+        def seen(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            nonlocal sent
+            sent = headers
+            return start_response(status, headers, exc_info)
+
         iterable = None
+        produced: list[bytes] | None = None
         try:
-            iterable = self.app(environ, start_response)
-            if type(iterable) in _PRODUCED:
+            iterable = self.app(environ, seen)
+            if type(iterable) in PRODUCED:
                 return iterable  # type: ignore[no-any-return]
             started = _first_byte(iterable)
+            if started is None:
+                produced = []
+            elif str(len(started[0])) == _declared_length(sent):
+                more = _first_byte(started[1])  # the end of a body whose length was declared
+                if more is None:
+                    produced = [started[0]]
+                else:  # more than it declared: it streams as it is
+                    started = started[0], itertools.chain(more[:1], more[1])
         except Exception as exc:
             if iterable is not None:
                 close_body(iterable)
-            return _answer(exc, self.to_response(exc, environ), environ, start_response)
-        if started is None:
+            return _listed(_answer(exc, self.to_response(exc, environ), environ,
+                                   start_response))
+        if produced is not None:
             close_body(iterable)  # finished here, so every layer above finishes at once
-            return []
+            return produced
+        assert started is not None
         first, rest = started
         # The first chunk, then the rest as a C-level chain (no frame of ours per chunk); the
         # close reaches the app's body once.
@@ -234,7 +266,7 @@ class LastResortCatcher:
         iterable = None
         try:
             iterable = context.run(self.app, environ, exchange)
-            started_body = (None if type(iterable) in _PRODUCED
+            started_body = (None if type(iterable) in PRODUCED
                             else context.run(_first_byte, iterable))
         except Exception as exc:
             if iterable is not None:
@@ -245,7 +277,7 @@ class LastResortCatcher:
             started_body = None
         if started_body is not None:
             return _ServedBody(*started_body, iterable, context, exchange, self.meter, started)
-        if type(iterable) not in _PRODUCED:  # a body with no byte
+        if type(iterable) not in PRODUCED:  # a body with no byte
             context.run(close_body, iterable)
             iterable = []
         if self.meter is not None:

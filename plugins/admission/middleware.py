@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from dashboard import contract
-from dashboard.closing import ClosingBody
+from dashboard.closing import PRODUCED, ClosingBody
 from dashboard.types import StartResponse, WSGIApp, WSGIEnviron
 from plugins.admission.limiter import Limiter
 
@@ -61,6 +61,9 @@ class AdmissionMiddleware:
         except BaseException:
             limiter.release(permit)
             raise
+        if type(body) in PRODUCED:  # nothing of it left to run: the request has ended
+            limiter.release(permit)
+            return body
         return ClosingBody(body, limiter.release, permit)
 
     def _overloaded(self, environ: WSGIEnviron, start_response: StartResponse) -> Any:

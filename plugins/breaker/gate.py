@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterable
 
-from dashboard.closing import ClosingBody
+from dashboard.closing import PRODUCED, ClosingBody
 from dashboard.dbfaults import DbOutcome
 from dashboard.types import StartResponse, WSGIApp, WSGIEnviron
 from plugins.breaker.machine import CircuitBreaker, CircuitOpenError, Permit
@@ -37,7 +37,6 @@ class _RequestScope:
         self.permit: Permit | None = None
 
 
-_PRODUCED = (list, tuple)
 _scope: contextvars.ContextVar[_RequestScope | None] = contextvars.ContextVar(
     "dashboard_breaker_scope", default=None)
 
@@ -126,7 +125,7 @@ class BreakerMiddleware:
         except BaseException:
             self._end(scope, token)
             raise
-        if type(iterable) in _PRODUCED:
+        if type(iterable) in PRODUCED:
             self._end(scope, token)
             return iterable
         return ClosingBody(iterable, self._end, scope, token)

@@ -4,9 +4,10 @@ For a request it does not cover (not a GET, a configured path, or carrying ``Aut
 ``Cookie``; never a control endpoint) it calls the app and returns its iterable untouched. For
 one it covers:
 
-* a ``200`` JSON answer that may be kept streams through unchanged; its chunks are remembered
-  (never more than 1 MiB: past that the answer is simply not kept) and handed to the writer once
-  the body ended completely;
+* a ``200`` streams through unchanged; its chunks are remembered (never more than 1 MiB: past
+  that it is simply not kept) and handed, with its headers, to the writer once the body ended
+  completely; a body the host hands on as a list (produced whole) is handed over at once. The
+  writer decides whether it may be kept (:mod:`plugins.fallback.keeping`), off the request path;
 * a ``503``/``504`` JSON answer is held back (error bodies are small; over 64 KiB it is passed
   on untouched), its envelope read, and when its code is one of CONTRACT §12's and a young enough
   answer is kept, the client gets the stale ``200`` instead; otherwise the held answer is sent as
@@ -21,12 +22,13 @@ from __future__ import annotations
 import fnmatch
 import functools
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from dashboard.closing import close_body
+from dashboard.closing import PRODUCED, close_body
 from dashboard.contract import CONTROL_PATH_PREFIXES
 from dashboard.types import WSGIApp
+from plugins.fallback.keeping import json_typed
 from plugins.fallback.standin import (
     MAX_ERROR_BODY_BYTES,
     STANDABLE_STATUSES,
@@ -68,55 +70,19 @@ def _is_control(path: str) -> bool:
     return path.startswith(CONTROL_PATH_PREFIXES)
 
 
-def keepable(headers: list[tuple[str, str]]) -> bool:
-    """The headers of a ``200`` that may be kept: JSON, neither private nor ``no-store``, not
-    known to be big, setting no cookie."""
-    json_type = False
-    for name, value in headers:
-        kind = _HEADER_KINDS.get(name) or _HEADER_KINDS.get(name.lower())
-        if kind is None:
-            continue
-        if kind == "content-type":
-            json_type = _is_json(value)
-        elif kind == "cache-control":
-            directives = {part.split("=", 1)[0].strip().lower() for part in value.split(",")}
-            if "private" in directives or "no-store" in directives:
-                return False
-        elif kind == "content-length":
-            if not value.strip().isdigit() or int(value) > MAX_BODY_BYTES:
-                return False
-        else:
-            return False  # set-cookie: an answer that sets a cookie belongs to one client
-    return json_type
-
-
-#: The headers ``keepable`` reads, by their lower-case name and the spellings apps send.
-_HEADER_KINDS = {spelling: kind
-                 for kind in ("content-type", "cache-control", "content-length", "set-cookie")
-                 for spelling in (kind, kind.title())}
-
-
-@functools.lru_cache(maxsize=64)
-def _is_json(content_type: str) -> bool:
-    return content_type.split(";", 1)[0].strip().lower() == "application/json"
-
-
-def _json_typed(headers: list[tuple[str, str]]) -> bool:
-    return any(name.lower() == "content-type" and _is_json(value) for name, value in headers)
-
-
 _STANDABLE = frozenset(str(status) for status in STANDABLE_STATUSES)
 
 
 class FallbackMiddleware:
     """See the module docstring. Collaborators are plain callables, so it tests without a host.
 
-    ``offer(key, stored_at, chunks)`` hands a passed answer to the writer; ``lookup(key)`` reads
+    ``offer(key, stored_at, headers, chunks)`` hands a passed ``200`` to the writer, which
+    decides whether it may be kept; ``lookup(key)`` reads
     the kept one; ``wall()`` is epoch seconds; ``on_stand_in(code)`` counts a stand-in.
     """
 
     def __init__(self, app: WSGIApp, requests: RequestFilter, *,
-                 offer: Callable[[str, float, list[bytes]], object],
+                 offer: Callable[[str, float, list[tuple[str, str]], Sequence[bytes]], object],
                  lookup: Callable[[str], KeptAnswer | None], max_age_seconds: float,
                  wall: Callable[[], float], on_stand_in: Callable[[str], None]) -> None:
         self.app = app
@@ -133,7 +99,10 @@ class FallbackMiddleware:
         if key is None:
             return self.app(environ, start_response)
         covered = _Covered(self, environ, start_response, key)
-        covered.iterable = self.app(environ, covered.start_response)
+        body = self.app(environ, covered.start_response)
+        if type(body) in PRODUCED:
+            return covered.produced(body)
+        covered.iterable = body
         return covered
 
     def replacement(self, key: str, degraded: Degraded, environ: dict[str, Any]
@@ -150,23 +119,24 @@ class FallbackMiddleware:
 
 class _Covered:
     """One covered request, as both the ``start_response`` the app calls and the body the
-    server gets (one object per request): what the app started, and what is kept or held back.
-    Streams, keeps or holds chunks, and always closes the app's body."""
+    server gets (one object per request): what the app started, and what is handed to the
+    writer or held back. Streams, remembers or holds chunks, and always closes the app's body.
 
-    __slots__ = (
-        "chunks",
-        "environ",
-        "held",
-        "held_size",
-        "iterable",
-        "keeping",
-        "kept_size",
-        "key",
-        "middleware",
-        "stored_at",
-        "upstream",
-        "write",
-    )
+    The request thread decides only what it must: whether to hold a degraded answer back, and
+    whether a ``200`` ended whole. Whether that ``200`` may be kept is the writer's to decide.
+    Per request, only the attributes every request needs are set; the rest start as the
+    class's defaults.
+    """
+
+    status = ""
+    headers: list[tuple[str, str]] = []  # noqa: RUF012  replaced, never changed
+    passing = False  # a 200 whose chunks are remembered for the writer, so far
+    chunks: list[bytes] = []  # noqa: RUF012  replaced before anything is added to it
+    passed_size = 0
+    held: tuple[str, list[tuple[str, str]], Any] | None = None
+    held_size = 0
+    iterable: Iterable[bytes] = ()
+    write: Callable[[bytes], Any] | None = None
 
     def __init__(self, middleware: FallbackMiddleware, environ: dict[str, Any],
                  upstream: Callable[..., Any], key: str) -> None:
@@ -174,33 +144,24 @@ class _Covered:
         self.environ = environ
         self.upstream = upstream
         self.key = key
-        self.keeping = False
-        self.chunks: list[bytes] = []
-        self.kept_size = 0
-        self.stored_at = 0.0
-        self.held: tuple[str, list[tuple[str, str]], Any] | None = None
-        self.held_size = 0
-        self.iterable: Iterable[bytes] = ()
-        self.write: Callable[[bytes], Any] | None = None
 
     # -- the app's start_response -------------------------------------------------------------
 
     def start_response(self, status: str, headers: list[tuple[str, str]],
                        exc_info: Any = None) -> Callable[[bytes], Any]:
-        if status[:3] in _STANDABLE and _json_typed(headers):
+        if status[:3] in _STANDABLE and json_typed(headers):
             self.held = (status, headers, exc_info)
-            self.keeping = False
+            self.passing = False
             self.chunks = []
             return self.hold
         self.held = None
-        self.keeping = status.startswith("200") and keepable(headers)
-        if self.keeping:
-            self.stored_at = self.middleware.wall()
+        self.headers = headers
+        self.passing = status.startswith("200")
         write = self.write = self.upstream(status, headers, exc_info)
-        return self._untracked_write if self.keeping else write
+        return self._untracked_write if self.passing else write
 
     def _untracked_write(self, data: bytes) -> Any:
-        self.keeping = False  # bytes that bypass the body cannot be kept faithfully
+        self.passing = False  # bytes that bypass the body cannot be kept faithfully
         assert self.write is not None
         return self.write(data)
 
@@ -237,28 +198,45 @@ class _Covered:
         self.middleware.on_stand_in(degraded.code)
         return [body]
 
+    def pass_on(self, chunks: Sequence[bytes]) -> None:
+        """A ``200`` that ended whole: to the writer."""
+        self.passing = False
+        self.middleware.offer(self.key, self.middleware.wall(), self.headers, chunks)
+
     # -- the body -----------------------------------------------------------------------------
 
+    def produced(self, body: list[bytes] | tuple[bytes, ...]) -> Iterable[bytes]:
+        """A body the app produced whole (the host hands such answers on as lists): passed
+        on, or stood in for, right away, and handed on as it is."""
+        if self.held is not None:
+            for chunk in body:
+                self.hold(chunk)
+            return self.release() if self.held_size > MAX_ERROR_BODY_BYTES else self.finish_held()
+        if self.passing and body:
+            self.pass_on(body)
+        return body
+
     def __iter__(self) -> Iterator[bytes]:
+        if self.passing:
+            self.chunks = []
         for chunk in self.iterable:
             if self.held is not None:
                 self.hold(chunk)
                 if self.held_size > MAX_ERROR_BODY_BYTES:
                     yield from self.release()
                 continue
-            if self.keeping:
-                self.kept_size += len(chunk)
-                if self.kept_size > MAX_BODY_BYTES:
-                    self.keeping = False
+            if self.passing:
+                self.passed_size += len(chunk)
+                if self.passed_size > MAX_BODY_BYTES:  # never kept: stop remembering it
+                    self.passing = False
                     self.chunks = []
                 else:
                     self.chunks.append(chunk)
             yield chunk
         if self.held is not None:
             yield from self.finish_held()
-        elif self.keeping and self.chunks:
-            self.keeping = False
-            self.middleware.offer(self.key, self.stored_at, self.chunks)
+        elif self.passing and self.chunks:
+            self.pass_on(self.chunks)
 
     def close(self) -> None:
         close_body(self.iterable)

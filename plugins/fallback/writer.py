@@ -1,10 +1,10 @@
 """Keeping answers off the request path: a small bounded hand-off and one writer thread per worker.
 
-The request thread only hands over the body chunks it already passed to the client (a dict
-assignment under a lock, and a notify only when the writer was idle); parsing, validating and
-writing happen in the writer thread. Pending answers are coalesced by key (a newer answer
-replaces one not yet written), and when ``capacity`` distinct keys are pending the new one is
-dropped: keeping is best effort, a request never waits for it.
+The request thread only hands over the headers and body chunks it already passed to the client
+(a dict assignment under a lock, and a notify only when the writer was idle); deciding whether
+the answer may be kept, parsing and writing happen in the writer thread. Pending answers are
+coalesced by key (a newer answer replaces one not yet written), and when ``capacity`` distinct
+keys are pending the new one is dropped: keeping is best effort, a request never waits for it.
 
 Once woken, the writer lets answers gather for ``coalesce_seconds`` before it takes the batch, so
 a key asked a thousand times a second is written a few times a second, not a thousand (the file
@@ -16,18 +16,20 @@ at most ``coalesce_seconds`` (plus one write) after it passed. :meth:`AnswerWrit
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
+from plugins.fallback.keeping import may_keep
 from plugins.fallback.store import KeptAnswer
 
 logger = logging.getLogger("dashboard.fallback")
 
 DEFAULT_CAPACITY = 64
 DEFAULT_COALESCE_SECONDS = 0.25
+#: An answer waiting to be written: when it passed, its headers, its body.
+_Passed = tuple[float, list[tuple[str, str]], Sequence[bytes]]
 
 
 class _Pid:
@@ -53,7 +55,7 @@ class AnswerWriter:
         self.capacity = capacity
         self.coalesce_seconds = coalesce_seconds
         self._hurry = 0  # flush() callers waiting: take the batch now
-        self._pending: dict[str, tuple[float, list[bytes]]] = {}
+        self._pending: dict[str, _Passed] = {}
         self._busy = False
         self._stopping = False
         self._lock = threading.Lock()  # taken directly by offer() (a C context manager)
@@ -64,9 +66,10 @@ class AnswerWriter:
         self.written = 0
         self._failure_logged = False
 
-    def offer(self, key: str, stored_at: float, chunks: list[bytes]) -> bool:
-        """Hand over one answer; ``False`` (dropped) when the hand-off is full. Never blocks
-        beyond a short lock."""
+    def offer(self, key: str, stored_at: float, headers: list[tuple[str, str]],
+              chunks: Sequence[bytes]) -> bool:
+        """Hand over one ``200`` that passed (its headers and its whole body); ``False``
+        (dropped) when the hand-off is full. Never blocks beyond a short lock."""
         with self._lock:
             if self._stopping:
                 return False
@@ -75,7 +78,7 @@ class AnswerWriter:
                 self.dropped += 1
                 return False
             was_idle = not pending
-            pending[key] = (stored_at, chunks)
+            pending[key] = (stored_at, headers, chunks)
             if self._thread is None or self._pid != _Pid.value:
                 self._start()
             if was_idle:  # a busy writer takes the new key in its next batch
@@ -105,13 +108,14 @@ class AnswerWriter:
                     return
                 batch, self._pending = self._pending, {}
                 self._busy = True
-            for key, (stored_at, chunks) in batch.items():
-                self._keep(key, stored_at, chunks)
+            for key, (stored_at, headers, chunks) in batch.items():
+                self._keep(key, stored_at, headers, chunks)
 
-    def _keep(self, key: str, stored_at: float, chunks: list[bytes]) -> None:
+    def _keep(self, key: str, stored_at: float, headers: list[tuple[str, str]],
+              chunks: Sequence[bytes]) -> None:
         body = b"".join(chunks)
         try:
-            if not is_enveloped_success(body):
+            if not may_keep(headers, body):
                 return
             if self._write(KeptAnswer(key, stored_at, body)) is not False:
                 self.written += 1
@@ -141,12 +145,3 @@ class AnswerWriter:
         if thread is not None:
             thread.join(timeout)
 
-
-def is_enveloped_success(body: bytes) -> bool:
-    """``{"success": true, "data": ..., ...}``: the only answers worth standing in with."""
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        return False
-    return (isinstance(payload, dict) and payload.get("success") is True and "data" in payload
-            and isinstance(payload.get("meta", {}), dict))

@@ -78,6 +78,7 @@ class ClosingBody:
         self.fail_at = fail_at
         self.closed = False
         self.produced = 0
+        self.finished = False  # the app's code after its last chunk ran
         ClosingBody.instances.append(self)
 
     def __iter__(self) -> Any:
@@ -86,6 +87,7 @@ class ClosingBody:
                 raise RuntimeError("failed while streaming")
             self.produced += 1
             yield chunk
+        self.finished = True
 
     def close(self) -> None:
         self.closed = True
@@ -101,6 +103,14 @@ def scripted_app(host: Host) -> Any:
             raise ValueError("secret internals: postgresql://app:pw@db/x")
         if path == "/db-error":
             raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+        if path in ("/whole", "/whole-then-fails", "/longer-than-declared"):
+            # The first chunk is as long as the declared Content-Length; what follows differs.
+            start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "5")])
+            if path == "/whole":
+                return ClosingBody([b"whole"])
+            if path == "/whole-then-fails":
+                return ClosingBody([b"whole", b"never"], fail_at=1)
+            return ClosingBody([b"whole", b",more"])
         start_response("200 OK", [("Content-Type", "text/plain")])
         if path == "/stream":
             return ClosingBody([b"one,", b"two,", b"three"])

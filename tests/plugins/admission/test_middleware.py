@@ -82,8 +82,8 @@ def test_a_slot_is_held_until_the_body_is_closed() -> None:
 
 def test_closing_without_iterating_releases_once() -> None:
     limiter = Limiter(FixedLimit(2), ManualClock())
-    middleware = AdmissionMiddleware(app_returning([b"x"]), limiter, exempt_paths=EXEMPT,
-                                     max_wait_seconds=0)
+    middleware = AdmissionMiddleware(app_returning(StreamingBody()), limiter,
+                                     exempt_paths=EXEMPT, max_wait_seconds=0)
     first = middleware(environ_for("/a"), start)
     second = middleware(environ_for("/b"), start)
     first.close()
@@ -91,6 +91,17 @@ def test_closing_without_iterating_releases_once() -> None:
     assert limiter.snapshot().in_flight == 1
     second.close()
     assert limiter.snapshot().in_flight == 0
+
+
+def test_a_body_produced_whole_releases_its_slot_before_it_is_returned() -> None:
+    """A list has nothing of the app left to run (the host hands answers it read whole on as
+    lists): the slot is free again, and its latency measured, before the server sends it."""
+    limiter = Limiter(FixedLimit(1), ManualClock())
+    middleware = AdmissionMiddleware(app_returning([b"whole"]), limiter, exempt_paths=EXEMPT,
+                                     max_wait_seconds=0)
+    body = middleware(environ_for("/a"), start)
+    assert body == [b"whole"] and limiter.snapshot().in_flight == 0
+    assert middleware(environ_for("/b"), start) == [b"whole"]  # not OVERLOADED: the slot is free
 
 
 def test_a_failing_inner_close_still_releases() -> None:
@@ -124,8 +135,8 @@ def test_full_means_overloaded_with_an_honest_retry_after() -> None:
     for _ in range(10):  # requests have been taking 2.5 s
         limiter.release(limiter.try_acquire(0), 2.5)  # type: ignore[arg-type]
     events = Recorder()
-    middleware = AdmissionMiddleware(app_returning([b"ok"]), limiter, exempt_paths=EXEMPT,
-                                     max_wait_seconds=0, events=events)
+    middleware = AdmissionMiddleware(app_returning(StreamingBody()), limiter,
+                                     exempt_paths=EXEMPT, max_wait_seconds=0, events=events)
     held = middleware(environ_for("/api/reports/daily"), start)
     clock.advance(0.2)
     response = Client(middleware).get("/api/reports/daily")
@@ -157,8 +168,8 @@ def test_exempt_paths_pass_untouched_while_every_slot_is_held(path: str) -> None
 
 def test_a_request_waits_for_a_slot_freed_within_max_wait() -> None:
     limiter = Limiter(FixedLimit(1), ManualClock())
-    middleware = AdmissionMiddleware(app_returning([b"ok"]), limiter, exempt_paths=EXEMPT,
-                                     max_wait_seconds=30)
+    middleware = AdmissionMiddleware(app_returning(StreamingBody()), limiter,
+                                     exempt_paths=EXEMPT, max_wait_seconds=30)
     held = middleware(environ_for("/first"), start)
     answers: list[Any] = []
     waiter = threading.Thread(target=lambda: answers.append(

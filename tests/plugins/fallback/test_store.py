@@ -14,6 +14,7 @@ from plugins.fallback.store import AnswerStore, KeptAnswer
 from plugins.fallback.writer import AnswerWriter
 
 GOOD = b'{"success":true,"data":{"n":1},"meta":{}}'
+JSON = [("Content-Type", "application/json")]
 
 
 def answer(key: str, body: bytes = GOOD, stored_at: float = 1_700_000_000.0) -> KeptAnswer:
@@ -103,13 +104,16 @@ def test_stats_count_entries_bytes_and_the_oldest_answer(tmp_path: Path) -> None
 def test_the_writer_keeps_only_enveloped_successes(tmp_path: Path) -> None:
     store = AnswerStore(tmp_path, max_entries=10)
     writer = AnswerWriter(store.put)
-    writer.offer("good", 1.0, [GOOD[:10], GOOD[10:]])
-    writer.offer("error", 1.0, [b'{"success":false,"error":{"code":"X"}}'])
-    writer.offer("plain", 1.0, [b"not json"])
-    writer.offer("list", 1.0, [b"[1,2]"])
+    writer.offer("good", 1.0, JSON, [GOOD[:10], GOOD[10:]])
+    writer.offer("error", 1.0, JSON, [b'{"success":false,"error":{"code":"X"}}'])
+    writer.offer("plain", 1.0, JSON, [b"not json"])
+    writer.offer("list", 1.0, JSON, [b"[1,2]"])
+    writer.offer("private", 1.0, [*JSON, ("Cache-Control", "private")], [GOOD])
+    writer.offer("html", 1.0, [("Content-Type", "text/html")], [GOOD])
     assert writer.flush()
     assert store.get("good") == KeptAnswer("good", 1.0, GOOD)
-    assert [store.get(k) for k in ("error", "plain", "list")] == [None, None, None]
+    refused = ("error", "plain", "list", "private", "html")
+    assert [store.get(k) for k in refused] == [None] * len(refused)
     writer.close()
 
 
@@ -124,13 +128,13 @@ def test_a_full_hand_off_drops_new_answers_without_blocking(tmp_path: Path) -> N
         written.append(kept.key)
 
     writer = AnswerWriter(slow_write, capacity=2)
-    assert writer.offer("first", 1.0, [GOOD])
+    assert writer.offer("first", 1.0, JSON, [GOOD])
     assert entered.wait(30)  # the writer is stuck on "first": the hand-off holds the rest
-    assert writer.offer("a", 1.0, [GOOD]) and writer.offer("b", 1.0, [GOOD])
+    assert writer.offer("a", 1.0, JSON, [GOOD]) and writer.offer("b", 1.0, JSON, [GOOD])
     started = time.perf_counter()
-    assert writer.offer("c", 1.0, [GOOD]) is False
+    assert writer.offer("c", 1.0, JSON, [GOOD]) is False
     assert time.perf_counter() - started < 0.5  # dropped at once (the writer is blocked)
-    assert writer.offer("a", 2.0, [GOOD]) is True  # a newer answer for a pending key replaces it
+    assert writer.offer("a", 2.0, JSON, [GOOD]) is True  # a newer one for a pending key replaces it
     assert writer.dropped == 1
     release.set()
     assert writer.flush()
@@ -154,7 +158,7 @@ def test_a_flood_for_one_key_is_written_a_few_times_and_the_last_answer_is_kept(
     writer = AnswerWriter(put, coalesce_seconds=0.05)
     offers = 3000
     for n in range(1, offers + 1):
-        assert writer.offer("k", float(n), [GOOD])
+        assert writer.offer("k", float(n), JSON, [GOOD])
     deadline = time.monotonic() + 30
     while not written or written[-1] != float(offers):
         assert time.monotonic() < deadline, written[-5:]
