@@ -32,7 +32,6 @@ from plugins.fallback.keeping import json_typed
 from plugins.fallback.standin import (
     MAX_ERROR_BODY_BYTES,
     STANDABLE_STATUSES,
-    Degraded,
     read_degraded,
     stand_in,
 )
@@ -105,16 +104,21 @@ class FallbackMiddleware:
         covered.iterable = body
         return covered
 
-    def replacement(self, key: str, degraded: Degraded, environ: dict[str, Any]
-                    ) -> tuple[bytes, list[tuple[str, str]]] | None:
-        """The stale answer for a degraded one, or ``None`` to let the degraded one stand."""
+    def replacement(self, key: str, body: bytes, headers: list[tuple[str, str]],
+                    environ: dict[str, Any]) -> tuple[str, bytes, list[tuple[str, str]]] | None:
+        """``(degraded code, body, headers)`` of the stale answer for a held one, or ``None``
+        to let the held one stand. The kept entry is looked at first: a flood of refusals for
+        a key with nothing (young) kept is never parsed."""
         kept = self.lookup(key)
         if kept is None:
             return None
         now = self.wall()
         if now - kept.stored_at > self.max_age_seconds:
             return None
-        return stand_in(kept, degraded, environ, now)
+        degraded = read_degraded(body, headers)
+        if degraded is None:
+            return None
+        return (degraded.code, *stand_in(kept, degraded, environ, now))
 
 
 class _Covered:
@@ -182,20 +186,18 @@ class _Covered:
         """The held error ended: stand in for it when allowed, else send it untouched."""
         assert self.held is not None
         _status, headers, exc_info = self.held
-        answer = None
         try:
-            degraded = read_degraded(b"".join(self.chunks), headers)
-            if degraded is not None:
-                answer = self.middleware.replacement(self.key, degraded, self.environ)
+            answer = self.middleware.replacement(self.key, b"".join(self.chunks), headers,
+                                                 self.environ)
         except Exception:  # the fallback must never fail a request: the real answer stands
-            answer = degraded = None
-        if answer is None or degraded is None:
+            answer = None
+        if answer is None:
             return self.release()
-        body, new_headers = answer
+        code, body, new_headers = answer
         self.held = None
         self.chunks = []
         self.upstream("200 OK", new_headers, exc_info)
-        self.middleware.on_stand_in(degraded.code)
+        self.middleware.on_stand_in(code)
         return [body]
 
     def pass_on(self, chunks: Sequence[bytes]) -> None:

@@ -9,6 +9,12 @@ only itself. Recency is the file's mtime: writing an answer or standing in with 
 eviction drops the least recently touched first.
 
 A file is ``MAGIC``, one JSON header line (``key``, ``stored_at`` epoch seconds), then the body.
+
+Reads are asked for on every degraded answer of a covered path, which during an outage is every
+request. So each process trusts what it last read for a key, or did not find, for
+``recent_seconds`` (:data:`RECENT_SECONDS`): a flood of refused requests costs a dict lookup
+each, not a file system call. What this process writes is seen at once; what another worker
+writes, at most ``recent_seconds`` later.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ DEFAULT_MAX_BYTES = 64 * 1024 * 1024  # the whole store, per host
 RESCAN_SECONDS = 2.0                  # how stale the writer's view of the directory may get
 STATS_SECONDS = 1.0
 TEMP_MAX_AGE_SECONDS = 60.0           # a temp file older than this was left by a dead writer
+RECENT_SECONDS = 1.0                  # how long a process trusts what it read for a key
+_MAX_RECENT = 1024
 
 
 @dataclass(frozen=True)
@@ -64,10 +72,13 @@ class AnswerStore:
     """
 
     def __init__(self, directory: Path, *, max_entries: int,
-                 max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+                 max_bytes: int = DEFAULT_MAX_BYTES,
+                 recent_seconds: float = RECENT_SECONDS) -> None:
         self.directory = Path(directory)
         self.max_entries = max_entries
         self.max_bytes = max_bytes
+        self.recent_seconds = recent_seconds
+        self._recent: dict[str, tuple[float, KeptAnswer | None]] = {}
         self._index: dict[str, _Entry] = {}
         self._scanned_at = float("-inf")
         self._stats: StoreStats | None = None
@@ -87,7 +98,19 @@ class AnswerStore:
     # ---- reading (request threads, only for degraded answers) ------------------------------
 
     def get(self, key: str) -> KeptAnswer | None:
-        """The kept answer for ``key``, or ``None``; marks it used (LRU)."""
+        """The kept answer for ``key``, or ``None``, as read at most ``recent_seconds`` ago."""
+        now = time.monotonic()
+        recent = self._recent.get(key)
+        if recent is not None and now - recent[0] < self.recent_seconds:
+            return recent[1]
+        answer = self.read(key)
+        if len(self._recent) >= _MAX_RECENT:
+            self._recent.clear()
+        self._recent[key] = (now, answer)
+        return answer
+
+    def read(self, key: str) -> KeptAnswer | None:
+        """The kept answer for ``key`` in its file, or ``None``; marks it used (LRU)."""
         path = self.path_for(key)
         try:
             raw = path.read_bytes()
@@ -120,6 +143,7 @@ class AnswerStore:
             with temp.open("wb") as handle:
                 handle.write(encoded)
             os.replace(temp, self.directory / name)
+            self._recent.pop(answer.key, None)
         except OSError as error:
             self._log_once("unwritable", "fallback store cannot be written (%s); answers are "
                            "not kept", type(error).__name__)

@@ -36,6 +36,22 @@ def test_an_answer_reads_back_as_written_and_another_store_on_the_directory_sees
     assert [p.name for p in tmp_path.iterdir()] == [other_worker.file_name("/api/reports/a?x=1")]
 
 
+def test_a_process_trusts_what_it_read_for_a_while_and_sees_its_own_writes_at_once(
+        tmp_path: Path) -> None:
+    """During an outage every request asks: a flood costs a dict lookup, not a file read."""
+    worker = AnswerStore(tmp_path, max_entries=10, recent_seconds=30)
+    other_worker = AnswerStore(tmp_path, max_entries=10)
+    assert worker.get("k") is None
+    other_worker.put(answer("k"))
+    assert worker.get("k") is None  # not found a moment ago: not looked for again yet
+    assert worker.read("k") == answer("k")  # (the file is there)
+    worker.put(answer("k", stored_at=2.0))  # its own write is seen at once
+    assert worker.get("k") == answer("k", stored_at=2.0)
+    worker.path_for("k").unlink()
+    assert worker.get("k") == answer("k", stored_at=2.0)  # read a moment ago: trusted
+    assert AnswerStore(tmp_path, max_entries=10, recent_seconds=0).get("k") is None
+
+
 def test_max_entries_drops_the_least_recently_used(tmp_path: Path) -> None:
     store = AnswerStore(tmp_path, max_entries=3)
     for key in ("a", "b", "c"):
