@@ -162,6 +162,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--keep", default=None, help="write the log files to this directory")
+    parser.add_argument("--only", choices=["breaker", "no-breaker"], default=None)
     args = parser.parse_args()
     print(f"plugins: {', '.join(BUILTIN_PLUGINS)}; {args.threads} threads, {args.seconds:.0f} s "
           f"outage x {args.runs} runs per case (median)")
@@ -169,8 +170,10 @@ def main() -> None:
           f"{'in handler':>10} {'with/none':>9}")
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        scenario("breaker", list(BUILTIN_PLUGINS), args, tmp)
-        scenario("no-breaker", [p for p in BUILTIN_PLUGINS if p != "breaker"], args, tmp)
+        if not args.only or args.only == "breaker":
+            scenario("breaker", list(BUILTIN_PLUGINS), args, tmp)
+        if not args.only or args.only == "no-breaker":
+            scenario("no-breaker", [p for p in BUILTIN_PLUGINS if p != "breaker"], args, tmp)
 
 
 if __name__ == "__main__":

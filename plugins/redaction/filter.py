@@ -75,10 +75,27 @@ def redact_record(record: logging.LogRecord, redactor: Redactor) -> None:
     attributes = record.__dict__
     if len(attributes) <= _PLAIN_RECORD_SIZE:  # the common case: no extra, never formatted
         return
-    for name in attributes.keys() - STANDARD_ATTRIBUTES:
+    extras = attributes.keys() - STANDARD_ATTRIBUTES
+    if not _extras_need_work(attributes, extras, redactor):
+        return
+    for name in extras:
         attributes[name] = redact_value(attributes[name], redactor)
     if "message" in attributes and isinstance(attributes["message"], str):
         attributes["message"] = redact(attributes["message"])
+
+
+def _extras_need_work(attributes: dict[str, Any], extras: set[str], redactor: Redactor) -> bool:
+    """Whether any extra could hold a secret: one gate over all of them when they are plain
+    text and numbers (the usual fields, such as a classified failure's six), else yes. Joined
+    text holds every trigger any part holds, so the gate can only say yes too often."""
+    texts = []
+    for name in extras:
+        value = attributes[name]
+        if isinstance(value, str):
+            texts.append(value)
+        elif not isinstance(value, _NOT_TEXT):
+            return True
+    return redactor.needs_work("\n".join(texts))
 
 
 def redact_value(value: Any, redactor: Redactor, depth: int = 0) -> Any:

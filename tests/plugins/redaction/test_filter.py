@@ -58,6 +58,20 @@ def test_stack_info_and_extras_are_masked_and_types_kept() -> None:
     assert record.raw == b"pwd=***"
 
 
+def test_plain_text_extras_are_screened_together_and_a_secret_among_them_is_masked() -> None:
+    fields = {"code": "DB_CONNECTION_FAILED", "fault": "connection_failed", "method": "GET",
+              "path": "/api/reports/wip", "attempt": 2, "missing": None}
+    clean = _record(**fields)
+    RedactingFilter(Redactor()).filter(clean)
+    assert {name: getattr(clean, name) for name in fields} == fields
+    dirty = _record(**fields, dsn=URL)
+    RedactingFilter(Redactor(literals=["s3cr3t-value"])).filter(dirty)
+    assert dirty.dsn == "postgresql://mes:***@db/mes" and dirty.path == "/api/reports/wip"
+    configured = _record(**fields, note="key is s3cr3t-value")
+    RedactingFilter(Redactor(literals=["s3cr3t-value"])).filter(configured)
+    assert configured.note == "key is ***"
+
+
 def test_an_object_in_extra_is_replaced_only_when_it_shows_a_secret() -> None:
     class Shows:
         def __repr__(self) -> str:
