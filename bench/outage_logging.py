@@ -5,8 +5,10 @@ database connection, while the database refuses connections (a PostgreSQL URL on
 port: a real driver error, classified ``DB_CONNECTION_FAILED``). ``--threads`` threads send
 requests for ``--seconds`` seconds, twice, alternating:
 
-* ``with handler``: the root logger has the host's text handler at INFO (our formatter, the
-  request-id filter and the redaction plugin's filter, as under gunicorn), writing to a file;
+* ``with handler``: the root logger has the host's text handler at INFO, as under gunicorn: our
+  formatter, the request-id filter and the redaction plugin's filter, and the writer thread of
+  :mod:`dashboard.logqueue` in front of a file (``--direct``: the file handler alone, every
+  request thread writing for itself);
 * ``without``: the root logger has a ``NullHandler`` only (records are still created, nothing is
   formatted or written).
 
@@ -14,11 +16,12 @@ Two scenarios: ``breaker`` (the shipped stack: the breaker opens and refuses, pr
 ``open_seconds``) and ``no-breaker`` (every request meets the refused connect: the flood of
 identical classified failures CONTRACT §14 says must be one line each).
 
-Two figures of the logging share, medians over ``--runs``: ``in handler`` is the CPU time the
-request threads spent inside the handler (filters, formatting, the write: ``time.thread_time``)
-over the process CPU time of the run; ``with/none`` is ``1 - (CPU per request without) / (CPU
-per request with)`` from ``time.process_time``, which also counts creating the records but is
-at the mercy of machine noise (prefer ``in handler`` on a busy machine). Lines written are
+Two figures of the logging share, medians over ``--runs``: ``in handler`` is the CPU time spent
+inside the handlers (filters, formatting, the write: ``time.thread_time``, in the request threads
+and the writer thread) over the process CPU time of the run; ``with/none`` is
+``1 - (CPU per request without) / (CPU per request with)`` from ``time.process_time``, which
+also counts creating the records but is at the mercy of machine noise (prefer ``in handler`` on
+a busy machine). Lines written are
 counted too.
 
     python bench/outage_logging.py [--seconds 10] [--threads 4] [--runs 3]
@@ -42,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from overhead import call
 from werkzeug.test import EnvironBuilder
 
+from dashboard.logqueue import QueuedHandler
 from dashboard.logsetup import apply
 from dashboard.sections import BUILTIN_PLUGINS, LoggingSection
 from dashboard.testing import build_host
@@ -80,32 +84,44 @@ def load(pipeline: Any, seconds: float, threads: int) -> tuple[int, float, dict[
     return sum(statuses.values()), cpu, statuses
 
 
-class TimedFileHandler(logging.FileHandler):
-    """A file handler that adds up the CPU time its threads spend in it (filters, format, write)."""
+class _Timed:
+    """Adds up the CPU time threads spend in ``handle`` (filters, format, write)."""
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
-        self.cpu_seconds = 0.0
-        self._cpu_lock = threading.Lock()
+    cpu_seconds = 0.0
+    _cpu_lock = threading.Lock()
 
     def handle(self, record: logging.LogRecord) -> bool:
         started = time.thread_time()
         try:
-            return super().handle(record)
+            return super().handle(record)  # type: ignore[misc, no-any-return]
         finally:
             spent = time.thread_time() - started
-            with self._cpu_lock:
-                self.cpu_seconds += spent
+            with _Timed._cpu_lock:
+                _Timed.cpu_seconds += spent
 
 
-def with_handler(log_file: Path) -> TimedFileHandler:
+class TimedFileHandler(_Timed, logging.FileHandler):
+    pass
+
+
+class TimedQueuedHandler(_Timed, QueuedHandler):
+    pass
+
+
+def with_handler(log_file: Path, direct: bool) -> logging.Handler:
+    """The root logger's handler as under gunicorn, writing ``log_file``."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
-    handler = TimedFileHandler(log_file)
-    apply(LoggingSection(), [handler])  # our format, filter and root handler on stderr ...
-    for extra in list(root.handlers):   # ... which is swapped for the file handler here
+    file_handler = TimedFileHandler(log_file)
+    apply(LoggingSection(), [file_handler])  # our format and filters, and a root handler ...
+    for extra in list(root.handlers):         # ... on stderr, swapped for the file here
         root.removeHandler(extra)
+        extra.close()
+    handler: logging.Handler = file_handler
+    if not direct:
+        handler = TimedQueuedHandler(file_handler)
+        handler.filters = list(file_handler.filters)  # the request id is read in the caller
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     return handler
@@ -127,7 +143,7 @@ def scenario(name: str, plugins: list[str], args: argparse.Namespace, tmp: Path)
     if "breaker" in plugins:
         config += "[plugins.breaker]\nopen_seconds = 1\n"
     log_file = (Path(args.keep) if args.keep else tmp) / f"{name}.log"
-    handler = with_handler(log_file)  # before the host: the redaction plugin filters it
+    handler = with_handler(log_file, args.direct)  # before the host: redaction filters it
     host = build_host(config, base_dir=tmp / name)
     pipeline = host.build_app()
     load(pipeline, 1.0, args.threads)  # warm: the breaker has seen the outage
@@ -138,11 +154,11 @@ def scenario(name: str, plugins: list[str], args: argparse.Namespace, tmp: Path)
         statuses_seen.update(statuses)
         logging.getLogger().handlers[:] = [handler]
         before = log_file.stat().st_size and len(log_file.read_bytes().splitlines())
-        handler.cpu_seconds = 0.0
+        _Timed.cpu_seconds = 0.0
         served_a, cpu_a, statuses = load(pipeline, args.seconds, args.threads)
-        direct.append(handler.cpu_seconds / cpu_a)
-        statuses_seen.update(statuses)
         handler.flush()
+        direct.append(_Timed.cpu_seconds / cpu_a)
+        statuses_seen.update(statuses)
         lines.append(len(log_file.read_bytes().splitlines()) - before)
         per_a, per_b = cpu_a / served_a, cpu_b / served_b
         shares.append(1 - per_b / per_a)
@@ -163,6 +179,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--keep", default=None, help="write the log files to this directory")
     parser.add_argument("--only", choices=["breaker", "no-breaker"], default=None)
+    parser.add_argument("--direct", action="store_true",
+                        help="no writer thread: each request thread writes its own lines")
     args = parser.parse_args()
     print(f"plugins: {', '.join(BUILTIN_PLUGINS)}; {args.threads} threads, {args.seconds:.0f} s "
           f"outage x {args.runs} runs per case (median)")

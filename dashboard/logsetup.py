@@ -5,9 +5,11 @@ a gunicorn logger class, :class:`GunicornLogger`, named by :mod:`dashboard.gunic
 after gunicorn's own ``setup`` it gives the error and access handlers our formatter and the
 request-id filter, and gives the root logger one handler of ours on stderr (where gunicorn's
 error log goes) so that every ``dashboard.*``, ``plugins.*`` and library record is written the
-same way, at ``[logging].level``. Access lines are logged with the request id, method, path,
-status, duration and size as fields, so a JSON line carries them as keys (a text line, which
-prints only the request id of them, is given only that).
+same way, at ``[logging].level``. That handler writes from a thread of its own
+(:mod:`dashboard.logqueue`), so a worker's threads never take turns on stderr's lock. Access
+lines are logged with the request id, method, path, status, duration and size as fields, so a
+JSON line carries them as keys (a text line, which prints only the request id of them, is given
+only that).
 
 Redaction keeps working: its filter is attached to every handler, is kept the *last* filter when
 another is added (ours adds the request id first), and our formatters print what it masked.
@@ -23,6 +25,7 @@ from gunicorn.glogging import Logger
 
 from dashboard.contract import REQUEST_ID_ENVIRON_KEY
 from dashboard.logformat import RequestContextFilter, formatter_for
+from dashboard.logqueue import QueuedHandler
 from dashboard.sections import LoggingSection
 
 _ROOT_MARK = "_dashboard_root_handler"
@@ -48,11 +51,13 @@ def apply(section: LoggingSection, handlers: list[logging.Handler]) -> None:
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, _ROOT_MARK, False)]:
         root.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
-    setattr(handler, _ROOT_MARK, True)
-    handler.setFormatter(formatter_for(section.format))
-    handler.addFilter(_context_filter)
-    root.addHandler(handler)
+        handler.close()  # a reload: what it queued is written, its writer thread ends
+    stream = logging.StreamHandler(sys.stderr)
+    stream.setFormatter(formatter_for(section.format))
+    queued = QueuedHandler(stream)  # request threads never wait on stderr's lock
+    setattr(queued, _ROOT_MARK, True)
+    queued.addFilter(_context_filter)  # in the caller's thread: the request id is its context's
+    root.addHandler(queued)
     root.setLevel(level)
 
 
