@@ -76,8 +76,8 @@ class FallbackMiddleware:
     """See the module docstring. Collaborators are plain callables, so it tests without a host.
 
     ``offer(key, stored_at, headers, chunks)`` hands a passed ``200`` to the writer, which
-    decides whether it may be kept; ``lookup(key)`` reads
-    the kept one; ``wall()`` is epoch seconds; ``on_stand_in(code)`` counts a stand-in.
+    decides whether it may be kept; ``lookup(key)`` reads the kept one; ``wall()`` is epoch
+    seconds; ``on_stand_in(code)`` counts a stand-in.
     """
 
     def __init__(self, app: WSGIApp, requests: RequestFilter, *,
@@ -132,7 +132,6 @@ class _Covered:
     class's defaults.
     """
 
-    status = ""
     headers: list[tuple[str, str]] = []  # noqa: RUF012  replaced, never changed
     passing = False  # a 200 whose chunks are remembered for the writer, so far
     chunks: list[bytes] = []  # noqa: RUF012  replaced before anything is added to it

@@ -144,4 +144,3 @@ class AnswerWriter:
             thread = self._thread if self._pid == _Pid.value else None
         if thread is not None:
             thread.join(timeout)
-

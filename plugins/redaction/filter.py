@@ -76,10 +76,9 @@ def redact_record(record: logging.LogRecord, redactor: Redactor) -> None:
     if len(attributes) <= _PLAIN_RECORD_SIZE:  # the common case: no extra, never formatted
         return
     extras = attributes.keys() - STANDARD_ATTRIBUTES
-    if not _extras_need_work(attributes, extras, redactor):
-        return
-    for name in extras:
-        attributes[name] = redact_value(attributes[name], redactor)
+    if _extras_need_work(attributes, extras, redactor):
+        for name in extras:
+            attributes[name] = redact_value(attributes[name], redactor)
     if "message" in attributes and isinstance(attributes["message"], str):
         attributes["message"] = redact(attributes["message"])
 

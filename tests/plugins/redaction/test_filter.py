@@ -70,6 +70,9 @@ def test_plain_text_extras_are_screened_together_and_a_secret_among_them_is_mask
     configured = _record(**fields, note="key is s3cr3t-value")
     RedactingFilter(Redactor(literals=["s3cr3t-value"])).filter(configured)
     assert configured.note == "key is ***"
+    formatted_before = _record(**fields, message=f"db={URL}")  # an earlier formatter's text
+    RedactingFilter(Redactor()).filter(formatted_before)
+    assert formatted_before.message == "db=postgresql://mes:***@db/mes"
 
 
 def test_an_object_in_extra_is_replaced_only_when_it_shows_a_secret() -> None:
