@@ -11,9 +11,10 @@ this handler).
 request's context, and redaction masks before a record leaves the thread), renders the message
 and the traceback there (the arguments may change once the call returns), and puts the record on
 a ``SimpleQueue``. One writer thread per process hands the records, in order, to the target
-handler, which formats and writes them. A line is usually written within a millisecond;
-:meth:`QueuedHandler.flush` (``logging.shutdown`` at exit does it) waits until everything queued
-before it is written.
+handler, which formats and writes them (its ``emit``, under its lock: the filters have run, and
+a target's own, such as the redaction filter every handler carries, would only run again). A
+line is usually written within a millisecond; :meth:`QueuedHandler.flush` (``logging.shutdown``
+at exit does it) waits until everything queued before it is written.
 
 Forks: a child starts with an empty queue and its own writer (what the parent queued, the
 parent writes), and no fork happens while the target is writing (the target's lock is held
@@ -88,7 +89,16 @@ class QueuedHandler(logging.Handler):
             if isinstance(item, threading.Event):  # a flush() waiting for what came before it
                 item.set()
                 continue
-            self.target.handle(item)  # type: ignore[arg-type]
+            self.write(item)  # type: ignore[arg-type]
+
+    def write(self, record: logging.LogRecord) -> None:
+        """The writer thread's part: the target formats and writes ``record``."""
+        target = self.target
+        target.acquire()
+        try:
+            target.emit(record)
+        finally:
+            target.release()
 
     def flush(self) -> None:
         """Wait (at most :data:`FLUSH_SECONDS`) until every record queued so far is written."""
