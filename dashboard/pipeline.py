@@ -15,8 +15,9 @@ thing left to do). They sit on every request, so they are written for cost:
 
 * the mapper reads the app's body up to its first non-empty chunk before it returns (an error
   there is still answerable, and nothing is sent before that chunk anyway), and hands the rest on
-  as a C-level chain: past the first byte nothing of ours runs per chunk, and an empty body comes
-  back as a list, which every layer above finishes at once;
+  as a C-level chain: past the first byte nothing of ours runs per chunk. An empty body, a body
+  whose first chunk is all it declared, and an error answer come back as lists, which every
+  layer above finishes at once;
 * the catcher runs the request in a context of its own with the marks (host, request id) set:
   the app's call, every chunk (``context.run(next, ...)`` behind a C-level iterator) and the
   close. The marks never leak into the server's context, nor into another request the same

@@ -7,9 +7,10 @@ permit; without one it is answered ``OVERLOADED`` with ``Retry-After`` from the 
 estimate of when a slot frees.
 
 The slot is held until the server closes the response body, not until the app returns, so a
-streaming body holds its slot while it streams. The body is wrapped, never buffered; ``close()``
-is passed through and releases the slot exactly once (also when the body is closed without being
-iterated, or closed twice).
+streaming body holds its slot while it streams; a body produced whole (a list: the host hands
+such answers on so) has nothing left to run, and its slot is released before it is returned.
+The body is wrapped, never buffered; ``close()`` is passed through and releases the slot exactly
+once (also when the body is closed without being iterated, or closed twice).
 """
 
 from __future__ import annotations
