@@ -54,12 +54,10 @@ class HealthEndpoints:
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         route = self._routes.get(path)
-        if route is None:
-            if not path.endswith("/") or len(path) < 2:
-                return self.app(environ, start_response)
+        if route is None and len(path) > 1 and path.endswith("/"):
             route = self._routes.get(path.rstrip("/"))
-            if route is None:
-                return self.app(environ, start_response)
+        if route is None:
+            return self.app(environ, start_response)
         if environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
             response = contract.error_response(environ, "METHOD_NOT_ALLOWED")
             response.headers["Allow"] = "GET, HEAD"
