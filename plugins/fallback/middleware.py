@@ -132,9 +132,9 @@ class _Covered:
     class's defaults.
     """
 
-    headers: list[tuple[str, str]] = []  # noqa: RUF012  replaced, never changed
+    headers: list[tuple[str, str]]  # a forwarded answer's, set by start_response
     passing = False  # a 200 whose chunks are remembered for the writer, so far
-    chunks: list[bytes] = []  # noqa: RUF012  replaced before anything is added to it
+    chunks: list[bytes]  # set by start_response, for the answer it started
     passed_size = 0
     held: tuple[str, list[tuple[str, str]], Any] | None = None
     held_size = 0
@@ -160,6 +160,7 @@ class _Covered:
         self.held = None
         self.headers = headers
         self.passing = status.startswith("200")
+        self.chunks = []
         write = self.write = self.upstream(status, headers, exc_info)
         return self._untracked_write if self.passing else write
 
@@ -218,8 +219,6 @@ class _Covered:
         return body
 
     def __iter__(self) -> Iterator[bytes]:
-        if self.passing:
-            self.chunks = []
         for chunk in self.iterable:
             if self.held is not None:
                 self.hold(chunk)

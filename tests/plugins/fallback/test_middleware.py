@@ -201,3 +201,26 @@ def test_a_corrupt_entry_is_logged_once_and_the_degraded_answer_stands(
             assert response.status_code == 503
             assert json.loads(response.data)["error"]["code"] == "DB_CONNECTION_FAILED"
     assert len([r for r in caplog.records if "corrupt" in r.getMessage()]) == 1
+
+
+def test_an_app_that_starts_its_answer_only_when_iterated_is_handed_over_whole() -> None:
+    """PEP 3333 lets an app call start_response at its first chunk; what it streamed is
+    remembered for that request alone."""
+    from plugins.fallback.middleware import FallbackMiddleware, RequestFilter
+
+    def lazy(environ: dict[str, Any], start_response: Any) -> Any:
+        start_response("200 OK", [("Content-Type", "application/json")])
+        yield b'{"success":true,'
+        yield b'"data":1}'
+
+    offered: list[tuple[str, list[bytes]]] = []
+    middleware = FallbackMiddleware(
+        lazy, RequestFilter(["/api/*"]),
+        offer=lambda key, stored_at, headers, chunks: offered.append((key, list(chunks))),
+        lookup=lambda key: None, max_age_seconds=60, wall=lambda: 0.0,
+        on_stand_in=lambda code: None)
+    for path in ("/api/a", "/api/b"):
+        body = middleware({"REQUEST_METHOD": "GET", "PATH_INFO": path},
+                          lambda status, headers, exc_info=None: None)
+        assert b"".join(body) == b'{"success":true,"data":1}'
+    assert offered == [(path, [b'{"success":true,', b'"data":1}']) for path in ("/api/a", "/api/b")]
