@@ -18,8 +18,8 @@ still pass pluggy's hook-call monitoring (``DASHBOARD_TRACE_HOOKS``) exactly onc
 from __future__ import annotations
 
 import logging
+import operator
 import threading
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -95,24 +95,25 @@ def call_plugin(host: Host, plugin_name: str, hook_name: str, /, **kwargs: Any) 
     return None
 
 
-_callers: weakref.WeakKeyDictionary[Any, dict[str, PluginCallers]] = weakref.WeakKeyDictionary()
+_CALLERS_ATTRIBUTE = "_dashboard_callers"
 _callers_lock = threading.Lock()
 
 
 def callers_of(host: Host, hook_name: str) -> PluginCallers:
-    """One caller per plugin implementing ``hook_name``, in TOML order (cached per host: the
-    plugin set is frozen once the host is built)."""
+    """One caller per plugin implementing ``hook_name``, in TOML order (cached on the host's
+    plugin manager, which it lives and dies with: the plugin set is frozen once the host is
+    built, and a request's refusal reads the cache with one attribute lookup)."""
     pm = host.pm
-    by_hook = _callers.get(pm)
+    by_hook = getattr(pm, _CALLERS_ATTRIBUTE, None)
     if by_hook is not None:
         found = by_hook.get(hook_name)
         if found is not None:
-            return found
+            return found  # type: ignore[no-any-return]
     with _callers_lock:
-        by_hook = _callers.setdefault(pm, {})
+        by_hook = pm.__dict__.setdefault(_CALLERS_ATTRIBUTE, {})
         if hook_name not in by_hook:
             by_hook[hook_name] = _build_callers(host, hook_name)
-        return by_hook[hook_name]
+        return by_hook[hook_name]  # type: ignore[no-any-return]
 
 
 def _build_callers(host: Host, hook_name: str) -> PluginCallers:
@@ -136,9 +137,17 @@ def _direct_caller(pm: Any, hook_name: str, impl: Any, firstresult: bool) -> Cal
     per-call machinery: these calls sit on every request and every statement."""
     function = impl.function
     names = tuple(impl.argnames)
+    if len(names) == 1:
+        (name,) = names
+
+        def call_one(**kwargs: Any) -> Any:
+            return function(kwargs[name])
+
+        return call_one
+    pick = operator.itemgetter(*names) if names else (lambda kwargs: ())
 
     def call(**kwargs: Any) -> Any:
-        return function(*[kwargs[name] for name in names])
+        return function(*pick(kwargs))
 
     return call
 
