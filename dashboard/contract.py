@@ -13,7 +13,6 @@ import math
 import os
 import re
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -213,8 +212,11 @@ class PreparedError:
         self.body = body
         self.headers = headers
 
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        start_response(self.status, self.headers)
+    def __call__(self, environ: dict[str, Any], start_response: Any,
+                 exc_info: Any = None) -> list[bytes]:
+        """A WSGI app's call; ``exc_info``, when given, goes to ``start_response`` (an error
+        handler's answer replacing headers already set, without a wrapper around it)."""
+        start_response(self.status, self.headers, exc_info)
         return [self.body] if environ.get("REQUEST_METHOD") != "HEAD" else []
 
 
@@ -245,7 +247,7 @@ def prepared_error(environ: dict[str, Any], code: str, message: str | None = Non
         seconds = retry_after_seconds(retry_after if retry_after is not None else 1)
         extra = b',"retry_after_seconds":%d' % seconds
         headers.append(("Retry-After", str(seconds)))
-    body = _ENVELOPE % (parts[0], utc_timestamp().encode(), rid.encode(), extra)
+    body = _ENVELOPE % (parts[0], epoch_timestamp(time.time()).encode(), rid.encode(), extra)
     headers.append(("Content-Length", str(len(body))))
     return PreparedError(code, status_code, parts[1], body, headers)
 

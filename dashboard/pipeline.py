@@ -87,14 +87,17 @@ class _Exchange:
 
 
 def _answer(exc: BaseException, response: Any, environ: WSGIEnviron,
-            start_response: StartResponse) -> Iterable[bytes]:
-    """Send ``response`` for ``exc`` through ``start_response``, replacing any headers set."""
+            start_response: StartResponse) -> list[bytes]:
+    """Send ``response`` for ``exc`` through ``start_response``, replacing any headers set;
+    its body, read whole."""
     exc_info = (type(exc), exc, exc.__traceback__)
+    if type(response) is contract.PreparedError:  # a refusal's envelope: built whole already
+        return response(environ, start_response, exc_info)
 
     def replace_headers(status: str, headers: list[tuple[str, str]], _: Any = None) -> Any:
         return start_response(status, headers, exc_info)
 
-    return response(environ, replace_headers)  # type: ignore[no-any-return]
+    return _listed(response(environ, replace_headers))
 
 
 def _first_byte(body: Iterable[bytes]) -> tuple[bytes, Iterator[bytes]] | None:
@@ -156,8 +159,7 @@ class ExceptionMapper:
         except Exception as exc:
             if iterable is not None:
                 close_body(iterable)
-            return _listed(_answer(exc, self.to_response(exc, environ), environ,
-                                   start_response))
+            return _answer(exc, self.to_response(exc, environ), environ, start_response)
         if produced is not None:
             close_body(iterable)  # finished here, so every layer above finishes at once
             return produced
@@ -272,9 +274,8 @@ class LastResortCatcher:
         except Exception as exc:
             if iterable is not None:
                 context.run(close_body, iterable)
-            answer = context.run(_answer, exc, self.internal_error(exc, environ), environ,
-                                 exchange)
-            iterable = context.run(_listed, answer)
+            iterable = context.run(_answer, exc, self.internal_error(exc, environ), environ,
+                                   exchange)
             started_body = None
         if started_body is not None:
             return _ServedBody(*started_body, iterable, context, exchange, self.meter, started)
