@@ -64,6 +64,10 @@ _DRIVER_MODULES = ("psycopg", "psycopg2", "sqlite3", "pymysql", "MySQLdb", "mysq
 
 def classify(exc: BaseException) -> Fault | None:
     """The fault ``exc`` stands for, or ``None`` when it is not a database error at all."""
+    if not isinstance(exc, sa_exc.SQLAlchemyError):  # e.g. a plugin's refusal: two checks
+        if type(exc).__module__.partition(".")[0] in _DRIVER_MODULES:  # a raw driver error
+            return _classify_driver_error(exc) or Fault.QUERY_ERROR
+        return None
     if isinstance(exc, sa_exc.TimeoutError):
         return Fault.POOL_EXHAUSTED
     if isinstance(exc, sa_exc.DBAPIError):
@@ -78,16 +82,7 @@ def classify(exc: BaseException) -> Fault | None:
         return Fault.QUERY_ERROR
     if isinstance(exc, sa_exc.DisconnectionError):
         return Fault.CONNECTION_FAILED
-    if isinstance(exc, sa_exc.SQLAlchemyError):
-        return Fault.QUERY_ERROR
-    if _is_driver_error(exc):
-        return _classify_driver_error(exc) or Fault.QUERY_ERROR
-    return None
-
-
-def _is_driver_error(exc: BaseException) -> bool:
-    module = type(exc).__module__.split(".")[0]
-    return module in _DRIVER_MODULES
+    return Fault.QUERY_ERROR
 
 
 def _classify_driver_error(orig: BaseException) -> Fault | None:
