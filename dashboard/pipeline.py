@@ -111,11 +111,28 @@ def _first_byte(body: Iterable[bytes]) -> tuple[bytes, Iterator[bytes]] | None:
     return None
 
 
-def _declared_length(headers: list[tuple[str, str]]) -> str | None:
+def _read_start(body: Iterable[bytes], headers: list[tuple[str, str]]
+                ) -> list[bytes] | tuple[bytes, Iterator[bytes]]:
+    """Read ``body`` up to its first non-empty chunk. A body that ends there, as long as the
+    ``Content-Length`` in ``headers`` declared (looked at once that chunk came: an app may
+    start its answer only then), or that has no byte, comes back as a list; any other, as its
+    first chunk and the iterator of the rest. One frame for what every request needs."""
+    iterator = iter(body)
+    for first in iterator:
+        if first:
+            break
+    else:
+        return []
+    length = str(len(first))
     for name, value in headers:
-        if name.lower() == "content-length":
-            return value
-    return None
+        if value == length and name.lower() == "content-length":
+            break
+    else:
+        return first, iterator
+    for more in iterator:  # the end of a body whose length was declared, read to run it
+        if more:  # more than it declared: it streams as it is
+            return first, itertools.chain((more,), iterator)
+    return [first]
 
 
 class ExceptionMapper:
@@ -134,36 +151,25 @@ class ExceptionMapper:
         self.host = host
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
-        sent: list[tuple[str, str]] = []
+        sent: list[tuple[str, str]] = []  # filled in place: an app may start at its first chunk
 
         def seen(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            nonlocal sent
-            sent = headers
+            sent[:] = headers
             return start_response(status, headers, exc_info)
 
         iterable = None
-        produced: list[bytes] | None = None
         try:
             iterable = self.app(environ, seen)
             if type(iterable) in PRODUCED:
                 return iterable  # type: ignore[no-any-return]
-            started = _first_byte(iterable)
-            if started is None:
-                produced = []
-            elif str(len(started[0])) == _declared_length(sent):
-                more = _first_byte(started[1])  # the end of a body whose length was declared
-                if more is None:
-                    produced = [started[0]]
-                else:  # more than it declared: it streams as it is
-                    started = started[0], itertools.chain(more[:1], more[1])
+            started = _read_start(iterable, sent)
         except Exception as exc:
             if iterable is not None:
                 close_body(iterable)
             return _answer(exc, self.to_response(exc, environ), environ, start_response)
-        if produced is not None:
+        if type(started) is list:
             close_body(iterable)  # finished here, so every layer above finishes at once
-            return produced
-        assert started is not None
+            return started
         first, rest = started
         # The first chunk, then the rest as a C-level chain (no frame of ours per chunk); the
         # close reaches the app's body once.

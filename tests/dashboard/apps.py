@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from sqlalchemy import text
@@ -93,6 +94,13 @@ class ClosingBody:
         self.closed = True
 
 
+def _started_at_first_chunk(start_response: Any) -> Iterator[bytes]:
+    """A body that calls ``start_response`` only when its first chunk is asked for (PEP 3333
+    allows it), declaring that chunk's length."""
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "5")])
+    yield b"whole"
+
+
 def scripted_app(host: Host) -> Any:
     """Behaves as its path says: ``/ok``, ``/boom``, ``/db-error``, ``/stream``, ..."""
     from sqlalchemy.exc import OperationalError
@@ -103,6 +111,8 @@ def scripted_app(host: Host) -> Any:
             raise ValueError("secret internals: postgresql://app:pw@db/x")
         if path == "/db-error":
             raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+        if path == "/whole-started-lazily":
+            return _started_at_first_chunk(start_response)
         if path in ("/whole", "/whole-then-fails", "/longer-than-declared"):
             # The first chunk is as long as the declared Content-Length; what follows differs.
             start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "5")])

@@ -186,6 +186,16 @@ def test_an_answer_read_whole_is_handed_on_as_a_list_once_the_app_is_done(
     assert ("X-Layers", "a") in headers and any(name == "X-Request-ID" for name, _ in headers)
 
 
+def test_an_answer_started_at_its_first_chunk_is_read_whole_too(dashboard_host: Any) -> None:
+    """The length it declares is only known once its first chunk was asked for."""
+    app = _host(dashboard_host, [], {}).build_app()
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/whole-started-lazily", "wsgi.input": None,
+               "SERVER_NAME": "t", "SERVER_PORT": "80", "wsgi.url_scheme": "http"}
+    statuses: list[str] = []
+    body = app(environ, lambda status, headers, exc_info=None: statuses.append(status))
+    assert body == [b"whole"] and statuses == ["200 OK"]
+
+
 def test_an_error_past_the_declared_length_is_still_answered(dashboard_host: Any) -> None:
     statuses, body = _call_like_a_server(_host(dashboard_host, [], {}).build_app(),
                                          "/whole-then-fails")
