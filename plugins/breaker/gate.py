@@ -29,12 +29,12 @@ from plugins.breaker.slowwatch import SlowCallWatch
 
 
 class _RequestScope:
-    """What the breaker remembers about one request: its probe permit, if it got one."""
+    """What the breaker remembers about one request: its probe permit, if it got one. (No
+    Python ``__init__``: one is made per request while the breaker is not CLOSED, refusals
+    included; the middleware sets ``permit``.)"""
 
     __slots__ = ("permit",)
-
-    def __init__(self) -> None:
-        self.permit: Permit | None = None
+    permit: Permit | None
 
 
 _scope: contextvars.ContextVar[_RequestScope | None] = contextvars.ContextVar(
@@ -94,11 +94,6 @@ class BreakerGate:
             self.breaker.record_failure(permit)
         self.failure_rate.publish()
 
-    def end_of_request(self, scope: _RequestScope) -> None:
-        if scope.permit is not None:
-            self.breaker.release(scope.permit)
-            scope.permit = None
-
 
 class BreakerMiddleware:
     """Gives each request a scope for its probe permit and releases the permit when it ends.
@@ -119,6 +114,7 @@ class BreakerMiddleware:
             # request that starts CLOSED and meets HALF_OPEN later gives a permit back at once.
             return self.app(environ, start_response)
         scope = _RequestScope()
+        scope.permit = None
         token = _scope.set(scope)
         try:
             iterable = self.app(environ, start_response)
@@ -132,7 +128,10 @@ class BreakerMiddleware:
 
     def _end(self, scope: _RequestScope, token: contextvars.Token[_RequestScope | None]
              ) -> None:
-        self.gate.end_of_request(scope)
+        permit = scope.permit
+        if permit is not None:
+            scope.permit = None
+            self.gate.breaker.release(permit)
         try:  # noqa: SIM105 (suppress() costs two calls more on the fail-fast path)
             _scope.reset(token)
         except ValueError:
