@@ -94,6 +94,8 @@ class FallbackMiddleware:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
                  ) -> Iterable[bytes]:
+        if not self.requests.covers(environ.get("PATH_INFO", "")):  # most requests: one lookup
+            return self.app(environ, start_response)
         key = self.requests.key_for(environ)
         if key is None:
             return self.app(environ, start_response)
