@@ -238,8 +238,8 @@ def prepared_error(environ: dict[str, Any], code: str, message: str | None = Non
                            separators=(",", ":"), ensure_ascii=False).encode()
         parts = _error_parts.setdefault(key, (error, _status_line(status_code)))
     if code in DEGRADED_CODES:
-        _count_degraded(code)
-    rid = request_id(environ)
+        (_degraded_counters.get(code) or _degraded_counter(code)).inc()
+    rid = environ.get(REQUEST_ID_ENVIRON_KEY) or request_id(environ)  # set, inside the host
     headers = [("Content-Type", "application/json"), (REQUEST_ID_HEADER, rid)]
     extra = b""
     if retryable:
@@ -254,15 +254,14 @@ def prepared_error(environ: dict[str, Any], code: str, message: str | None = Non
 _degraded_counters: dict[str, Any] = {}
 
 
-def _count_degraded(code: str) -> None:
-    counter = _degraded_counters.get(code)
-    if counter is None:
-        from dashboard.histbatch import BatchedCounter
-        from dashboard.metrics import series
+def _degraded_counter(code: str) -> Any:
+    """``dashboard_degraded_responses_total{code}``, counted in memory and written on the
+    metrics beat (no mmap write per answer); made on first use."""
+    from dashboard.histbatch import BatchedCounter
+    from dashboard.metrics import series
 
-        counter = _degraded_counters.setdefault(
-            code, BatchedCounter(series().degraded_responses.labels(code=code)))
-    counter.inc()  # counted in memory, written on the metrics beat (no mmap write per answer)
+    return _degraded_counters.setdefault(
+        code, BatchedCounter(series().degraded_responses.labels(code=code)))
 
 
 def _status_line(status_code: int) -> str:
