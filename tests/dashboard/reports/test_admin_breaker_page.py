@@ -146,7 +146,10 @@ def test_force_open_shows_at_once_counts_down_refuses_reports_then_reset_closes(
             "Reset the breaker? It applies to the breaker's whole scope")
         assert "duration_seconds" not in confirm(page).post_data_json
         expect(result).to_have_text("Reset: no override is in force for every worker of this host.")
-        expect(forced).to_have_attribute("data-forced", "none", timeout=1000)
+        # The answer shows at once; a health read from the other worker made before its relay
+        # applied the reset (every 50 ms, later on a loaded machine) may show the override
+        # again until that worker's next read, as the health summary does.
+        expect(forced).to_have_attribute("data-forced", "none", timeout=15000)
         expect(page.get_by_test_id("health-summary")).to_have_text("Healthy.", timeout=15000)
         expect(forced).to_contain_text("No override for every worker of this host: the "
                                        "breaker follows the failure rate (now closed (calls "
