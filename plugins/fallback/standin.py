@@ -60,12 +60,12 @@ def stand_in(kept: KeptAnswer, degraded: Degraded, environ: dict[str, Any], now:
     if not isinstance(payload, dict) or payload.get("success") is not True:
         return None
     meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else {}
-    age = max(0.0, now - kept.stored_at)
+    age = round(max(0.0, now - kept.stored_at), 3)  # Age is its whole seconds: the same age
     rid = contract.request_id(environ)
     meta = {**meta, "timestamp": contract.utc_timestamp(), "request_id": rid,
             "stale": True,
             "stale_since": contract.utc_timestamp(datetime.fromtimestamp(kept.stored_at, UTC)),
-            "age_seconds": round(age, 3),
+            "age_seconds": age,
             "degraded_code": degraded.code,
             "retry_after_seconds": degraded.retry_after_seconds}
     body = json.dumps({"success": True, "data": payload.get("data"), "meta": meta},
