@@ -53,9 +53,10 @@ class RequestFilter:
         self.covers: Callable[[str], bool] = functools.lru_cache(maxsize=_MAX_PATHS)(
             lambda path: bool(match(path)) and not _is_control(path))
 
-    def key_for(self, environ: dict[str, Any]) -> str | None:
-        path = environ.get("PATH_INFO", "")
-        if not self.covers(path) or environ.get("REQUEST_METHOD") != "GET":
+    def key_for(self, environ: dict[str, Any], path: str) -> str | None:
+        """The key of a request on a path :attr:`covers` accepts (``path`` is its
+        ``PATH_INFO``), or ``None`` when the request itself is not covered."""
+        if environ.get("REQUEST_METHOD") != "GET":
             return None
         if "HTTP_AUTHORIZATION" in environ or "HTTP_COOKIE" in environ:
             return None
@@ -94,9 +95,10 @@ class FallbackMiddleware:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
                  ) -> Iterable[bytes]:
-        if not self.requests.covers(environ.get("PATH_INFO", "")):  # most requests: one lookup
+        path = environ.get("PATH_INFO", "")
+        if not self.requests.covers(path):  # most requests: one cached lookup
             return self.app(environ, start_response)
-        key = self.requests.key_for(environ)
+        key = self.requests.key_for(environ, path)
         if key is None:
             return self.app(environ, start_response)
         covered = _Covered(self, environ, start_response, key)
