@@ -102,7 +102,9 @@ class Limiter:
 
     def try_acquire(self, timeout: float) -> Permit | None:
         """A permit, waiting at most ``timeout`` seconds for one; ``None`` when none freed."""
-        with self._lock:
+        lock = self._lock
+        lock.acquire()  # not ``with``: its two method lookups cost more than the rest here
+        try:
             if len(self._in_flight) >= self.policy.limit and not self._wait(timeout):
                 self.rejected_total += 1
                 self._last_rejected = self.clock.monotonic()
@@ -110,6 +112,8 @@ class Limiter:
             permit = Permit(self._monotonic())
             self._in_flight.add(permit)
             return permit
+        finally:
+            lock.release()
 
     def _wait(self, timeout: float) -> bool:
         """Under the lock: wait until a slot is free or ``timeout`` passed (real time)."""
@@ -128,7 +132,9 @@ class Limiter:
         """
         if latency is None:
             latency = self._monotonic() - permit.started
-        with self._lock:
+        lock = self._lock
+        lock.acquire()
+        try:
             permits = self._in_flight
             if permit not in permits:
                 return False  # released already
@@ -142,6 +148,8 @@ class Limiter:
                 changed = self._published = policy.limit
             if self._waiting:  # counted under this lock; notify() costs even with no waiter
                 self._cond.notify()
+        finally:
+            lock.release()
         if changed is not None and self._on_limit is not None:
             self._on_limit(changed)
         return True

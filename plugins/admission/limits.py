@@ -55,6 +55,7 @@ MIN_GRADIENT = 0.5
 DRIFT_RATIO = 2.0
 DRIFT_FACTOR = 0.95
 _TINY = 1e-6  # a zero latency (a clock that did not move) still divides
+_INF = math.inf
 
 
 class LimitPolicy(Protocol):
@@ -131,9 +132,13 @@ class GradientLimit:
         return self._long.value
 
     def update(self, latency: float, in_flight: int) -> None:
-        rtt = max(latency, _TINY) if math.isfinite(latency) else None
-        if rtt is None:
-            return
+        # max(latency, _TINY) for a finite latency, as comparisons: no call per request
+        if _TINY < latency < _INF:
+            rtt = latency
+        elif -_INF < latency <= _TINY:
+            rtt = _TINY
+        else:
+            return  # NaN or infinite: not a sample
         long = self._long.add(rtt)
         if long / rtt > DRIFT_RATIO:
             self._long.scale(DRIFT_FACTOR)
