@@ -24,6 +24,7 @@ stay stuck). With ``max_latency`` (the statement timeout) no request is expected
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import threading
 from collections import deque
@@ -37,20 +38,10 @@ TYPICAL_WINDOW = 16  # latencies whose median is the typical latency behind Retr
 REJECTING_SECONDS = 5.0  # "being rejected": a rejection this recent
 
 
-class Permit:
-    """One admitted request's slot: when it was taken (monotonic seconds, the limiter's clock).
-
-    A slotted class rather than a dataclass: one is made per request. Compared by identity; it
-    is released once it is no longer among the limiter's permits in flight.
-    """
-
-    __slots__ = ("started",)
-
-    def __init__(self, started: float) -> None:
-        self.started = started
-
-    def __repr__(self) -> str:
-        return f"Permit(started={self.started!r})"
+#: One admitted request's slot: a ticket from the limiter's counter (made in C and hashed as
+#: itself: one is taken per request). The limiter keeps, per ticket in flight, when it was taken
+#: (monotonic seconds, the limiter's clock); a ticket no longer among them has been released.
+Permit = int
 
 
 @dataclass(frozen=True)
@@ -75,7 +66,8 @@ class Limiter:
         self._on_limit = on_limit
         self._lock = threading.Lock()  # taken directly on the hot path (a C context manager)
         self._cond = threading.Condition(self._lock)
-        self._in_flight: set[Permit] = set()  # hashed by identity
+        self._in_flight: dict[Permit, float] = {}  # ticket -> when it was taken
+        self._tickets = itertools.count(1)
         self._monotonic = clock.monotonic
         self._waiting = 0
         self._recent: deque[float] = deque(maxlen=TYPICAL_WINDOW)
@@ -105,12 +97,13 @@ class Limiter:
         lock = self._lock
         lock.acquire()  # not ``with``: its two method lookups cost more than the rest here
         try:
-            if len(self._in_flight) >= self.policy.limit and not self._wait(timeout):
+            permits = self._in_flight
+            if len(permits) >= self.policy.limit and not self._wait(timeout):
                 self.rejected_total += 1
                 self._last_rejected = self.clock.monotonic()
                 return None
-            permit = Permit(self._monotonic())
-            self._in_flight.add(permit)
+            permit = next(self._tickets)
+            permits[permit] = self._monotonic()
             return permit
         finally:
             lock.release()
@@ -130,16 +123,16 @@ class Limiter:
 
         ``True`` the first time; releasing a permit again changes nothing and returns ``False``.
         """
-        if latency is None:
-            latency = self._monotonic() - permit.started
         lock = self._lock
         lock.acquire()
         try:
             permits = self._in_flight
-            if permit not in permits:
-                return False  # released already
             in_flight = len(permits)
-            permits.remove(permit)
+            started = permits.pop(permit, None)
+            if started is None:
+                return False  # released already
+            if latency is None:
+                latency = self._monotonic() - started
             self._recent.append(latency if latency > 0.0 else 0.0)
             policy = self.policy
             policy.update(latency, in_flight)
@@ -181,8 +174,8 @@ class Limiter:
             return 0.0
         now = self.clock.monotonic()
         typical = statistics.median(self._recent) if self._recent else 0.0
-        return min(self._remaining(typical, max(0.0, now - permit.started))
-                   for permit in self._in_flight)
+        return min(self._remaining(typical, max(0.0, now - started))
+                   for started in self._in_flight.values())
 
     def _remaining(self, typical: float, age: float) -> float:
         expected = max(typical - age, age)

@@ -56,6 +56,7 @@ DRIFT_RATIO = 2.0
 DRIFT_FACTOR = 0.95
 _TINY = 1e-6  # a zero latency (a clock that did not move) still divides
 _INF = math.inf
+_LONG_FACTOR = 2.0 / (LONG_WINDOW + 1)
 
 
 class LimitPolicy(Protocol):
@@ -87,27 +88,6 @@ class FixedLimit:
         return None
 
 
-class ExpAverage:
-    """An exponential moving average that starts as a plain mean of its first ``warmup`` values."""
-
-    def __init__(self, window: int, warmup: int) -> None:
-        self._factor = 2.0 / (window + 1)
-        self._warmup = warmup
-        self.count = 0
-        self.value = 0.0
-
-    def add(self, sample: float) -> float:
-        self.count += 1
-        if self.count <= self._warmup:
-            self.value += (sample - self.value) / self.count
-        else:
-            self.value += (sample - self.value) * self._factor
-        return self.value
-
-    def scale(self, factor: float) -> None:
-        self.value *= factor
-
-
 class GradientLimit:
     """The gradient rule of the module docstring; not thread-safe (the limiter holds a lock)."""
 
@@ -121,7 +101,8 @@ class GradientLimit:
         self.ceiling = max_limit
         self.estimate = float(max_limit)
         self.limit = max_limit
-        self._long = ExpAverage(LONG_WINDOW, WARMUP)
+        self._samples = 0
+        self._long = 0.0  # the baseline: a plain mean of the first WARMUP samples, then the EMA
 
     def _settle(self) -> None:
         self.limit = max(self.min_limit, math.floor(min(self.estimate, self.ceiling) + 0.5))
@@ -129,7 +110,7 @@ class GradientLimit:
     @property
     def baseline(self) -> float:
         """The long-term latency average (seconds)."""
-        return self._long.value
+        return self._long
 
     def update(self, latency: float, in_flight: int) -> None:
         # max(latency, _TINY) for a finite latency, as comparisons: no call per request
@@ -139,9 +120,10 @@ class GradientLimit:
             rtt = _TINY
         else:
             return  # NaN or infinite: not a sample
-        long = self._long.add(rtt)
-        if long / rtt > DRIFT_RATIO:
-            self._long.scale(DRIFT_FACTOR)
+        samples = self._samples = self._samples + 1
+        long = self._long  # inline, not an average object's method: this runs on every request
+        long += (rtt - long) / samples if samples <= WARMUP else (rtt - long) * _LONG_FACTOR
+        self._long = long * DRIFT_FACTOR if long / rtt > DRIFT_RATIO else long
         if in_flight < self.estimate / 2:  # app-limited: no evidence about capacity
             return
         gradient = min(1.0, max(MIN_GRADIENT, TOLERANCE * long / rtt))
