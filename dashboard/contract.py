@@ -138,8 +138,9 @@ class _RequestIds:
 
     def _reseed(self) -> None:
         self.prefix = os.urandom(8).hex() + "-"
-        # One C-level call per id (a Python method here cost a frame on every request).
-        self.ids: Iterator[str] = map(f"{self.prefix}{{:x}}".format, itertools.count(1))
+        # One C-level call per id (a Python method here cost a frame on every request); ``%``
+        # is a fifth cheaper than ``str.format`` (the prefix is hex digits: no ``%`` in it).
+        self.ids: Iterator[str] = map(f"{self.prefix}%x".__mod__, itertools.count(1))
 
 
 _request_ids = _RequestIds()
