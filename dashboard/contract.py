@@ -105,19 +105,19 @@ def epoch_timestamp(seconds: float) -> str:
     second = int(seconds)
     cached = _second_cache
     if cached[0] != second:
-        cached = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+        cached = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)) + ".%03dZ")
         globals()["_second_cache"] = cached
-    return f"{cached[1]}.{int((seconds - second) * 1000):03d}Z"
+    return cached[1] % ((seconds - second) * 1000)  # %d truncates as int() does
 
 
-_second_cache: tuple[int, str] = (-1, "")
+_second_cache: tuple[int, str] = (-1, "")  # (whole second, its text with a %03d for the ms)
 
 
 def retry_after_seconds(seconds: float) -> int:
     """Whole seconds to wait, rounded up and never below 1: what clients are told to wait."""
-    if not math.isfinite(seconds):
-        return 1
-    return max(1, math.ceil(seconds))
+    # max(1, ceil(seconds)) for a finite number, as one comparison and one call: a refusal
+    # computes it on every answer (NaN and infinities fail the comparison and get 1).
+    return math.ceil(seconds) if 1.0 < seconds < math.inf else 1
 
 
 def plain_number(value: float) -> int | float:

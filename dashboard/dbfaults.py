@@ -58,8 +58,8 @@ _ORACLE_CONNECTION = {"ORA-12514", "ORA-12541", "ORA-03113", "ORA-03114", "ORA-0
                       "DPY-4011", "DPI-1080"}
 _ORACLE_AUTH = {"ORA-01017"}
 _ORACLE_CODE = re.compile(r"\b(ORA|DPY|DPI)-\d{4,5}\b")
-_DRIVER_MODULES = ("psycopg", "psycopg2", "sqlite3", "pymysql", "MySQLdb", "mysql", "oracledb",
-                   "cx_Oracle", "pyodbc", "asyncpg")
+_DRIVER_MODULES = frozenset({"psycopg", "psycopg2", "sqlite3", "pymysql", "MySQLdb", "mysql",
+                             "oracledb", "cx_Oracle", "pyodbc", "asyncpg"})  # one hash lookup
 
 
 def classify(exc: BaseException) -> Fault | None:

@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 
 hook_logger = logging.getLogger("dashboard.hooks")
 
-#: ``(plugin name, caller holding that plugin alone)`` per hook, in TOML order.
-PluginCallers = list[tuple[str, Callable[..., Any]]]
+#: ``(plugin name, caller holding that plugin alone)`` per hook, in TOML order. A caller takes
+#: the hook's keyword arguments as the one dict the fan-out built (not re-packed per plugin).
+PluginCallers = list[tuple[str, Callable[[dict[str, Any]], Any]]]
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def ask_each(host: Host, hook_name: str, /, **kwargs: Any) -> list[PluginAnswer]
     answers = []
     for plugin, caller in callers_of(host, hook_name):
         try:
-            answers.append(PluginAnswer(plugin, result=caller(**kwargs)))
+            answers.append(PluginAnswer(plugin, result=caller(kwargs)))
         except Exception as error:
             answers.append(PluginAnswer(plugin, error=error))
     return answers
@@ -60,7 +61,7 @@ def first_answer(host: Host, hook_name: str, /, **kwargs: Any) -> Any:
     """
     for plugin, caller in callers_of(host, hook_name):
         try:
-            result = caller(**kwargs)
+            result = caller(kwargs)
         except Exception:
             hook_logger.exception("plugin %r failed in %s", plugin, hook_name)
             continue
@@ -73,7 +74,7 @@ def notify_each(host: Host, hook_name: str, /, **kwargs: Any) -> None:
     """Tell every plugin; a failure is logged with the plugin's name, never raised."""
     for plugin, caller in callers_of(host, hook_name):
         try:
-            caller(**kwargs)
+            caller(kwargs)
         except Exception:
             hook_logger.exception("plugin %r failed in %s", plugin, hook_name)
 
@@ -81,7 +82,7 @@ def notify_each(host: Host, hook_name: str, /, **kwargs: Any) -> None:
 def gate(host: Host, hook_name: str, /, **kwargs: Any) -> None:
     """Ask every plugin in TOML order; the first that raises refuses, and its exception travels."""
     for _plugin, caller in callers_of(host, hook_name):
-        caller(**kwargs)
+        caller(kwargs)
 
 
 def call_plugin(host: Host, plugin_name: str, hook_name: str, /, **kwargs: Any) -> Any:
@@ -91,7 +92,7 @@ def call_plugin(host: Host, plugin_name: str, hook_name: str, /, **kwargs: Any) 
     """
     for plugin, caller in callers_of(host, hook_name):
         if plugin == plugin_name:
-            return caller(**kwargs)
+            return caller(kwargs)
     return None
 
 
@@ -140,13 +141,13 @@ def _direct_caller(pm: Any, hook_name: str, impl: Any, firstresult: bool) -> Cal
     if len(names) == 1:
         (name,) = names
 
-        def call_one(**kwargs: Any) -> Any:
+        def call_one(kwargs: dict[str, Any]) -> Any:
             return function(kwargs[name])
 
         return call_one
     pick = operator.itemgetter(*names) if names else (lambda kwargs: ())
 
-    def call(**kwargs: Any) -> Any:
+    def call(kwargs: dict[str, Any]) -> Any:
         return function(*pick(kwargs))
 
     return call
@@ -162,7 +163,7 @@ def _traced_caller(pm: Any, hook_name: str, impl: Any, firstresult: bool) -> Cal
     """
     methods = [impl]
 
-    def call(**kwargs: Any) -> Any:
+    def call(kwargs: dict[str, Any]) -> Any:
         result = pm._hookexec(hook_name, methods, kwargs, firstresult)
         if firstresult:
             return result
