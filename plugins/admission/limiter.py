@@ -64,7 +64,7 @@ class Limiter:
         self.clock = clock
         self.max_latency = max_latency
         self._on_limit = on_limit
-        self._lock = threading.Lock()  # taken directly on the hot path (a C context manager)
+        self._lock = threading.Lock()  # acquired and released by hand on the hot path
         self._cond = threading.Condition(self._lock)
         self._in_flight: dict[Permit, float] = {}  # ticket -> when it was taken
         self._tickets = itertools.count(1)
