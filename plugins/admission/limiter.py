@@ -1,6 +1,6 @@
 """A per-worker limit on app requests in flight: take a permit, give it back with the latency.
 
-``try_acquire(timeout)`` returns a :class:`Permit` when a slot is free or frees within
+``try_acquire(timeout)`` returns a :data:`Permit` (a ticket) when a slot is free or frees within
 ``timeout`` seconds, else ``None`` (the caller answers ``OVERLOADED``). It waits only when a slot
 is expected to free within ``timeout`` (see ``retry_after``): when every slot is held by a
 request stuck far past the typical latency (a locked table), waiting cannot help, and a waiting
