@@ -30,7 +30,7 @@ from dashboard.db import build_engine, install_event_fanout
 from dashboard.dbmetrics import instrument_engine
 from dashboard.hookcalls import hook_logger
 from dashboard.observe import RequestMeter
-from dashboard.pipeline import ExceptionMapper, LastResortCatcher
+from dashboard.pipeline import ExceptionMapper, LastResortCatcher, direct_call
 from dashboard.registry import load_plugin, resolve_factory
 from dashboard.sections import Settings
 from dashboard.types import StateKey, WSGIApp
@@ -154,7 +154,8 @@ class Host:
 
     def _wrap_with(self, name: str, app: WSGIApp) -> WSGIApp:
         """Call one plugin's ``dashboard_wrap_wsgi``: wrappers nest in TOML order, one by one."""
-        wrapped = hookcalls.call_plugin(self, name, "dashboard_wrap_wsgi", app=app, host=self)
+        wrapped = hookcalls.call_plugin(self, name, "dashboard_wrap_wsgi", app=direct_call(app),
+                                        host=self)
         return app if wrapped is None else wrapped  # type: ignore[no-any-return]
 
     def close(self) -> None:

@@ -147,6 +147,9 @@ class CircuitBreaker:
         self._on_transition = on_transition
         self._lock = threading.Lock()
         self._state = _CLOSED
+        #: CLOSED right now: no probe permit can be handed out. A plain attribute, kept with
+        #: ``_state`` (read on every request without the lock; a property would be a frame).
+        self.is_closed = True
         self._window: CountWindow | TimeWindow = (
             TimeWindow(window_seconds) if window_seconds > 0 else CountWindow(window_size))
         self._success_unlocked = (self._window.add_success_unlocked
@@ -337,11 +340,6 @@ class CircuitBreaker:
         return self.snapshot().state
 
     @property
-    def is_closed(self) -> bool:
-        """CLOSED right now (an attribute read, no lock): no probe permit can be handed out."""
-        return self._state is _CLOSED
-
-    @property
     def window_failure_rate(self) -> float:
         """The window's failure share, read without the lock (for a gauge: a torn read of two
         ints is at worst one outcome stale)."""
@@ -391,6 +389,7 @@ class CircuitBreaker:
         """CLOSED with an empty window (no transition reported when it already was)."""
         transition = None if self._state is _CLOSED else self._move(_CLOSED, reason)
         self._state = _CLOSED
+        self.is_closed = True
         self._open_for = float(self.open_seconds if open_for is None else open_for)
         self._window.clear()
         self._epoch += 1
@@ -405,6 +404,7 @@ class CircuitBreaker:
             self._monotonic(), window.slow / count if count else 0.0, reason,
             self._open_for if after is _OPEN else None)
         self._state = after
+        self.is_closed = after is _CLOSED
         return transition
 
     def _report(self, transition: Transition | None) -> None:
