@@ -153,8 +153,15 @@ def on_exit(server: Any) -> None:
     host.close()
 
 
+def _host_served_by(worker: Any) -> Any:
+    """The host behind the worker's app: the catcher's (``gunicorn dashboard.wsgi:app``) or,
+    under ``dashboard serve``, that of the catcher whose bound ``__call__`` gunicorn calls."""
+    app = getattr(worker, "wsgi", None)
+    return getattr(getattr(app, "__self__", app), "host", None)
+
+
 def post_worker_init(worker: Any) -> None:
-    host = getattr(worker.wsgi, "host", None)
+    host = _host_served_by(worker)
     if host is None:
         return
     _fan_out(host, "dashboard_logging_configured")
@@ -164,7 +171,7 @@ def post_worker_init(worker: Any) -> None:
 
 def worker_exit(server: Any, worker: Any) -> None:
     """Runs in a worker that ends through its own exit path; a killed worker never gets here."""
-    host = getattr(getattr(worker, "wsgi", None), "host", None)
+    host = _host_served_by(worker)
     runtime_dir = host.runtime_dir if host is not None else peek_runtime_dir()
     marker = _clean_exit_marker(runtime_dir, worker.pid)
     marker.parent.mkdir(parents=True, exist_ok=True)

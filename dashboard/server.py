@@ -26,9 +26,10 @@ class DashboardApplication(BaseApplication):
 
     def load(self) -> Any:
         # Importing builds the worker's one host (as with ``gunicorn dashboard.wsgi:app``).
+        from dashboard.pipeline import direct_call
         from dashboard.wsgi import app
 
-        return app
+        return direct_call(app)  # gunicorn calls it per request: see direct_call
 
 
 def serve() -> None:
