@@ -147,8 +147,9 @@ class CircuitBreaker:
         self._on_transition = on_transition
         self._lock = threading.Lock()
         self._state = _CLOSED
-        #: CLOSED right now: no probe permit can be handed out. A plain attribute, kept with
-        #: ``_state`` (read on every request without the lock; a property would be a frame).
+        #: CLOSED right now: no probe permit can be handed out. A plain attribute, set with
+        #: ``_state`` in ``_move`` only (read on every request without the lock; a property
+        #: would be a frame).
         self.is_closed = True
         self._window: CountWindow | TimeWindow = (
             TimeWindow(window_seconds) if window_seconds > 0 else CountWindow(window_size))
@@ -388,8 +389,6 @@ class CircuitBreaker:
     def _close(self, reason: str | None, open_for: float | None = None) -> Transition | None:
         """CLOSED with an empty window (no transition reported when it already was)."""
         transition = None if self._state is _CLOSED else self._move(_CLOSED, reason)
-        self._state = _CLOSED
-        self.is_closed = True
         self._open_for = float(self.open_seconds if open_for is None else open_for)
         self._window.clear()
         self._epoch += 1
