@@ -1,15 +1,15 @@
 """Which host serves the code running now, and which gunicorn master a process belongs to.
 
-The host's outermost layer marks the host serving a request in a context variable, so database
-events raised anywhere below (also by engines an app made itself) reach the right host's hooks.
+The host's outermost layer marks each request it serves (:mod:`dashboard.requestcontext`), so
+database events raised anywhere below (also by engines an app made itself) reach the right
+host's hooks.
 """
 
 from __future__ import annotations
 
-import contextvars
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
+
+from dashboard.requestcontext import current_request
 
 if TYPE_CHECKING:
     from dashboard.types import Host
@@ -17,15 +17,8 @@ if TYPE_CHECKING:
 #: Set by the gunicorn master before it forks, so workers (and their restarts) know their master.
 MASTER_PID_ENV = "DASHBOARD_MASTER_PID"
 
-current_host: contextvars.ContextVar[Host | None] = contextvars.ContextVar(
-    "dashboard_current_host", default=None)
 
-
-@contextmanager
-def serving(host: Host) -> Iterator[None]:
-    """Mark ``host`` as the one serving database calls made in this context (thread)."""
-    token = current_host.set(host)
-    try:
-        yield
-    finally:
-        current_host.reset(token)
+def serving_host() -> Host | None:
+    """The host serving the request that runs in this context; ``None`` outside a request."""
+    request = current_request.get()
+    return None if request is None else request.host

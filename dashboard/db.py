@@ -28,7 +28,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import Pool, QueuePool
 
 from dashboard import hookcalls
-from dashboard.context import current_host
+from dashboard.context import serving_host
 from dashboard.dbfaults import DbOutcome, Fault, classify
 from dashboard.once import once
 from dashboard.sections import DatabaseSection
@@ -177,7 +177,7 @@ def install_event_fanout() -> None:
 
 
 def _observing(pool: Pool | None) -> Host | None:
-    host = current_host.get()
+    host = serving_host()
     if host is None or (pool is not None and pool in _unobserved_pools):
         return None
     return host

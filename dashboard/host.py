@@ -30,6 +30,7 @@ from dashboard.db import build_engine, install_event_fanout
 from dashboard.dbmetrics import instrument_engine
 from dashboard.hookcalls import hook_logger
 from dashboard.observe import RequestMeter
+from dashboard.pathscope import ScopedRun
 from dashboard.pipeline import ExceptionMapper, LastResortCatcher, direct_call
 from dashboard.registry import load_plugin, resolve_factory
 from dashboard.sections import Settings
@@ -144,10 +145,14 @@ class Host:
         """The frozen pipeline: catcher, plugin wrappers (TOML order), mapper, the app."""
         self.configure()
         app: WSGIApp = ExceptionMapper(self._make_app(), self)
+        top_run = ScopedRun(app)
         for name in reversed(self.plugin_names):
-            app = self._wrap_with(name, app)
+            wrapped, app = app, self._wrap_with(name, app)
+            top_run.add(app, wrapped)
+        prefixes = top_run.prefixes
         # Outermost; also measures each request. gunicorn hooks find the host as ``.host``.
-        return LastResortCatcher(app, self, RequestMeter())
+        return LastResortCatcher(app, self, RequestMeter(),
+                                 pass_by=None if prefixes is None else (prefixes, top_run.below))
 
     def _make_app(self) -> WSGIApp:
         return resolve_factory(self.settings.dashboard.app_factory)(self)  # type: ignore[no-any-return]

@@ -23,7 +23,7 @@ import logging
 from typing import Any
 
 from dashboard.contract import epoch_timestamp
-from dashboard.requestcontext import request_id_var
+from dashboard.requestcontext import current_request_id
 
 #: Attributes every LogRecord has; anything else came from ``extra`` or a filter.
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
@@ -35,7 +35,7 @@ class RequestContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "request_id", None) is None:
-            record.request_id = request_id_var.get()
+            record.request_id = current_request_id()
         return True
 
 

@@ -10,7 +10,7 @@ refusals by any plugin, whatever its position, are measured too. Per request it 
   :func:`dashboard.contract.error_response` left in the environ for answers of 400 and above
   (``""`` otherwise: a stale 200 that stood in for a degraded answer is a success to its client);
 * the request id (:func:`dashboard.contract.request_id`, the one sent in ``X-Request-ID``) is
-  set in :data:`dashboard.requestcontext.request_id_var` while the app runs and while each chunk
+  marked in :data:`dashboard.requestcontext.current_request` while the app runs and while each chunk
   is produced, so every log line of the request carries it.
 
 The observation itself is buffered (:mod:`dashboard.histbatch`): the request thread appends

@@ -5,8 +5,10 @@
 * :class:`ExceptionMapper` (innermost) turns whatever the app raises into a contract response by
   asking ``dashboard_map_exception``, so plugin wrappers see HTTP responses, not exceptions.
 * :class:`LastResortCatcher` (outermost) makes sure nothing escapes as a bare 500 page, stamps
-  ``X-Request-ID`` on every response, and marks this host as the one serving database calls made
-  while the request runs (see :mod:`dashboard.context`).
+  ``X-Request-ID`` on every response, marks the request (its host, for the database calls made
+  while it runs, its id, for log lines; :mod:`dashboard.requestcontext`), runs what plugins asked
+  to run at its end, and passes by the top run of wrappers that act on other paths only
+  (:mod:`dashboard.pathscope`).
 
 Both stream: bodies are never buffered, ``close()`` is passed through (also when a server closes
 a body it never iterated), and an exception raised while a body streams is answered as long as
@@ -18,10 +20,11 @@ thing left to do). They sit on every request, so they are written for cost:
   as a C-level chain: past the first byte nothing of ours runs per chunk. An empty body, a body
   whose first chunk is all it declared, and an error answer come back as lists, which every
   layer above finishes at once;
-* the catcher runs the request in a context of its own with the marks (host, request id) set:
-  the app's call, every chunk (``context.run(next, ...)`` behind a C-level iterator) and the
-  close. The marks never leak into the server's context, nor into another request the same
-  thread serves between two chunks, and cost no frame of ours per chunk.
+* the catcher runs the request in a context of its own with its mark set (one variable: each
+  set costs as much as a small function call): the app's call, every chunk
+  (``context.run(next, ...)`` behind a C-level iterator) and the close. The mark, and whatever a
+  plugin sets while the request runs, never leak into the server's context, nor into another
+  request the same thread serves between two chunks, and cost no frame of ours per chunk.
 """
 
 from __future__ import annotations
@@ -37,11 +40,10 @@ from typing import TYPE_CHECKING, Any
 
 from dashboard import contract, hookcalls
 from dashboard.closing import PRODUCED, ClosingBody, close_body
-from dashboard.context import current_host
 from dashboard.db import report_outcome
 from dashboard.dbfaults import DbOutcome, Fault, classify
 from dashboard.faultlog import dialect_of, log_classified
-from dashboard.requestcontext import request_id_var
+from dashboard.requestcontext import ServedRequest, current_request
 from dashboard.types import StartResponse, WSGIApp, WSGIEnviron
 
 if TYPE_CHECKING:
@@ -54,9 +56,10 @@ Meter = Callable[[WSGIEnviron, str, float], None]
 _END = object()
 
 
-class _Exchange:
-    """One request's ``start_response`` as the server sees it: records the status sent, stamps
-    the request id, and passes ``exc_info`` only once the server has had a first call.
+class _Exchange(ServedRequest):
+    """One request: what code inside it may ask (:class:`ServedRequest`, the context's mark),
+    and its ``start_response`` as the server sees it: records the status sent, stamps the
+    request id, and passes ``exc_info`` only once the server has had a first call.
 
     Layers below answer an error with ``exc_info`` whether or not the app had called
     ``start_response`` (PEP 3333 lets an error handler always pass it); only here is it known
@@ -64,10 +67,9 @@ class _Exchange:
     Werkzeug's test client, re-raise it).
     """
 
-    __slots__ = ("environ", "request_id", "start_response", "started", "status")
+    __slots__ = ("environ", "start_response", "started", "status")
 
     environ: WSGIEnviron
-    request_id: str
     start_response: StartResponse
     started: bool
     status: str
@@ -234,9 +236,15 @@ def _listed(body: Iterable[bytes]) -> list[bytes]:
         close_body(body)
 
 
-def _mark(host: Host, request_id: str) -> None:
-    current_host.set(host)
-    request_id_var.set(request_id)
+def _end(ends: list[Callable[[], object]]) -> None:
+    """Run the callbacks given to :func:`dashboard.requestcontext.at_request_end`, each once;
+    one that raises is logged and the others still run."""
+    while ends:
+        callback = ends.pop(0)
+        try:
+            callback()
+        except Exception:
+            logger.exception("a request-end callback failed")
 
 
 class _ServedBody:
@@ -273,7 +281,11 @@ class _ServedBody:
             return
         self._closed = True
         try:
-            self._context.run(close_body, self._inner)
+            try:
+                self._context.run(close_body, self._inner)
+            finally:
+                if self._exchange.ends:
+                    self._context.run(_end, self._exchange.ends)
         finally:
             if self._meter is not None:
                 self._meter(self._exchange.environ, self._exchange.status, self._started)
@@ -281,27 +293,42 @@ class _ServedBody:
 
 class LastResortCatcher:
     """Outermost layer: nothing escapes as a bare 500 page; every response has a request id;
-    every request is measured by ``meter`` (when given) and its id is set for log lines."""
+    every request is marked (:class:`ServedRequest`), ended (its end callbacks run, once) and
+    measured by ``meter`` (when given)."""
 
-    def __init__(self, app: WSGIApp, host: Host, meter: Meter | None = None) -> None:
+    def __init__(self, app: WSGIApp, host: Host, meter: Meter | None = None, *,
+                 pass_by: tuple[tuple[str, ...], WSGIApp] | None = None) -> None:
+        """``pass_by`` is ``(prefixes, below)``: the pipeline's top run of wrappers acts only
+        on paths starting with one of ``prefixes`` (:mod:`dashboard.pathscope`), so a request
+        on any other path is handed to ``below``, the layer under that run."""
         self.app = direct_call(app)
         self.host = host
         self.meter = None if meter is None else direct_call(meter)
+        self.scoped: tuple[str, ...] | None = None
+        self.below = self.app
+        if pass_by is not None:
+            self.scoped, below = pass_by
+            self.below = direct_call(below)
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
+        app = self.app
+        if self.scoped is not None and not environ.get("PATH_INFO", "").startswith(self.scoped):
+            app = self.below
         rid = contract.request_id(environ)
-        context = copy_context()  # the request runs in its own context: nothing leaks out
-        context.run(_mark, self.host, rid)
         exchange = _Exchange()  # filled here: an __init__ would be one more frame per request
         exchange.environ = environ
         exchange.start_response = start_response
         exchange.request_id = rid
+        exchange.host = self.host
+        exchange.ends = None
         exchange.started = False
         exchange.status = "500"
+        context = copy_context()  # the request runs in its own context: nothing leaks out
+        context.run(current_request.set, exchange)
         iterable = None
         try:
-            iterable = context.run(self.app, environ, exchange.__call__)  # see direct_call
+            iterable = context.run(app, environ, exchange.__call__)  # see direct_call
             started_body = (None if type(iterable) in PRODUCED
                             else context.run(_first_byte, iterable))
         except Exception as exc:
@@ -312,9 +339,13 @@ class LastResortCatcher:
             started_body = None
         if started_body is not None:
             return _ServedBody(*started_body, iterable, context, exchange, self.meter, started)
-        if type(iterable) not in PRODUCED:  # a body with no byte
-            context.run(close_body, iterable)
-            iterable = []
+        try:
+            if type(iterable) not in PRODUCED:  # a body with no byte
+                context.run(close_body, iterable)
+                iterable = []
+        finally:
+            if exchange.ends:  # the request has ended
+                context.run(_end, exchange.ends)
         if self.meter is not None:
             self.meter(environ, exchange.status, started)
         return iterable  # type: ignore[no-any-return]

@@ -23,8 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from dashboard.secrets import mask_secret_value
 
 #: The shipped pipeline, outermost first (README "Plugin order" says why).
-BUILTIN_PLUGINS = ["redaction", "fallback", "admission", "breaker", "degradation", "health",
-                   "recovery"]
+BUILTIN_PLUGINS = ["redaction", "health", "recovery", "fallback", "admission", "breaker",
+                   "degradation"]
 
 #: Drivers that are optional extras of the distribution, and the extra that installs each.
 DRIVER_EXTRAS = {"pymysql": "mysql", "mysqldb": "mysql", "oracledb": "oracle",

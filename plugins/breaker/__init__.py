@@ -28,7 +28,6 @@ from dashboard import contract, hookimpl
 from dashboard.checks import CheckResult, Recommendation
 from dashboard.dbfaults import DbOutcome
 from plugins.breaker import overrides
-from plugins.breaker.gate import BreakerMiddleware
 from plugins.breaker.machine import CircuitOpenError, Snapshot, State, find_refusal
 from plugins.breaker.metrics import count_rejection, publish_forced
 from plugins.breaker.poolgate import gate_pool_waits
@@ -86,7 +85,7 @@ def dashboard_wrap_wsgi(app: WSGIApp, host: Host) -> WSGIApp:
     if state is None:
         return app
     state.start_sync()  # in the serving process (host scope: the block's sync thread)
-    return BreakerMiddleware(app, state.gate)
+    return app  # no layer: the gate keeps a request's probe permit itself (see gate.py)
 
 
 @hookimpl

@@ -9,29 +9,28 @@ request that never touches the database (a page, ``/health``) keeps working whil
 OPEN, and a request refused at a *new* connection attempt is refused before any packet is sent.
 
 A HALF_OPEN probe permit belongs to the request that got it: the same request passes the gate
-again (a report may run several statements), the others are refused at once, and
-:class:`BreakerMiddleware` gives the permit back when the request ends. While the breaker is
-CLOSED at the start of a request the middleware adds nothing, so the common case costs one
-attribute read.
+again (a report may run several statements), the others are refused at once, and the permit is
+given back when the request ends. The gate keeps it in a context variable set in the request's
+own context (the host runs each request in one, and what is set there lasts for the rest of the
+request) and asks the host to call it back at the request's end
+(:func:`dashboard.requestcontext.at_request_end`). So the breaker needs no layer of its own in
+the pipeline: a request costs it nothing until it touches the database.
 """
 
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterable
+from functools import partial
 
-from dashboard.closing import PRODUCED, ClosingBody
 from dashboard.dbfaults import DbOutcome
-from dashboard.types import StartResponse, WSGIApp, WSGIEnviron
+from dashboard.requestcontext import at_request_end
 from plugins.breaker.machine import CircuitBreaker, CircuitOpenError, Permit
 from plugins.breaker.metrics import FailureRateGauge, count_rejection
 from plugins.breaker.slowwatch import SlowCallWatch
 
 
 class _RequestScope:
-    """What the breaker remembers about one request: its probe permit, if it got one. (No
-    Python ``__init__``: one is made per request while the breaker is not CLOSED, refusals
-    included; the middleware sets ``permit``.)"""
+    """What the breaker remembers about one request: the probe permit it got."""
 
     __slots__ = ("permit",)
     permit: Permit | None
@@ -66,11 +65,23 @@ class BreakerGate:
         except CircuitOpenError:
             count_rejection()
             raise
+        if permit is None:
+            return
+        if scope is not None:  # this request's permit had expired: it holds the new one
+            scope.permit = permit
+            return
+        scope = _RequestScope()
+        scope.permit = permit
+        if at_request_end(partial(self._end_of_request, scope)):
+            _scope.set(scope)  # in the request's own context: the rest of the request sees it
+        else:  # not inside a request: nothing would hand it back later
+            self.breaker.release(permit)
+
+    def _end_of_request(self, scope: _RequestScope) -> None:
+        permit = scope.permit
         if permit is not None:
-            if scope is None:  # not inside a request we wrap: nothing could hand it back later
-                self.breaker.release(permit)
-            else:
-                scope.permit = permit
+            scope.permit = None
+            self.breaker.release(permit)
 
     def observe(self, outcome: DbOutcome) -> None:
         """Count one outcome: completed, or an availability failure; other faults are ignored.
@@ -93,46 +104,3 @@ class BreakerGate:
         elif fault.is_availability_failure:
             self.breaker.record_failure(permit)
         self.failure_rate.publish()
-
-
-class BreakerMiddleware:
-    """Gives each request a scope for its probe permit and releases the permit when it ends.
-
-    Streams: the body is never buffered; the scope stays set from the call until the body is
-    closed (a lazily streamed report may query the database while it streams: the host runs
-    every chunk of a request in that request's own context). A body that is a list has nothing
-    more to run: its request ends before it is returned.
-    """
-
-    def __init__(self, app: WSGIApp, gate: BreakerGate) -> None:
-        self.app = app
-        self.gate = gate
-
-    def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
-        if self.gate.breaker.is_closed:
-            # No permit to hand back: skip the scope (the common case, on every request). A
-            # request that starts CLOSED and meets HALF_OPEN later gives a permit back at once.
-            return self.app(environ, start_response)
-        scope = _RequestScope()
-        scope.permit = None
-        token = _scope.set(scope)
-        try:
-            iterable = self.app(environ, start_response)
-        except BaseException:
-            self._end(scope, token)
-            raise
-        if type(iterable) in PRODUCED:
-            self._end(scope, token)
-            return iterable
-        return ClosingBody(iterable, self._end, scope, token)
-
-    def _end(self, scope: _RequestScope, token: contextvars.Token[_RequestScope | None]
-             ) -> None:
-        permit = scope.permit
-        if permit is not None:
-            scope.permit = None
-            self.gate.breaker.release(permit)
-        try:  # noqa: SIM105 (suppress() costs two calls more on the fail-fast path)
-            _scope.reset(token)
-        except ValueError:
-            pass  # closed in another context than called: nothing of ours is set there

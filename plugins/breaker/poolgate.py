@@ -20,7 +20,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 
-from dashboard.context import current_host
+from dashboard.context import serving_host
 
 _MARK = "_dashboard_breaker_gated"
 
@@ -35,7 +35,7 @@ def gate_pool_waits(engine: Engine, host: Any, check: Callable[[], None]) -> Non
     engine_connect = engine.connect
 
     def gated_engine_connect(*args: Any, **kwargs: Any) -> Any:
-        if current_host.get() is host:
+        if serving_host() is host:
             check()
         return engine_connect(*args, **kwargs)
 
@@ -53,7 +53,7 @@ def _wrap(pool: Pool, host: Any, check: Callable[[], None]) -> None:
     connect = pool.connect
 
     def gated_connect() -> Any:
-        if current_host.get() is host:
+        if serving_host() is host:
             check()
         return connect()
 

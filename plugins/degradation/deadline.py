@@ -33,7 +33,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 
 from dashboard.clock import Clock, SystemClock
-from dashboard.context import current_host
+from dashboard.context import serving_host
 from dashboard.db import socket_fileno
 from dashboard.once import once
 
@@ -122,7 +122,7 @@ def install_statement_deadlines() -> None:
 
 
 def _arm_statement(conn: Any, *_args: Any) -> None:
-    host = current_host.get()
+    host = serving_host()
     if host is None:
         return
     with contextlib.suppress(Exception):

@@ -38,6 +38,7 @@ from plugins.fallback.standin import (
 from plugins.fallback.store import MAX_BODY_BYTES, KeptAnswer
 
 _MAX_PATHS = 4096
+_WILDCARD = re.compile(r"[*?\[]")  # what starts fnmatch's special syntax
 
 
 class RequestFilter:
@@ -50,6 +51,8 @@ class RequestFilter:
     def __init__(self, patterns: list[str]) -> None:
         joined = "|".join(f"(?:{fnmatch.translate(p)})" for p in patterns) or r"(?!)"
         match = re.compile(joined, re.DOTALL).match
+        #: Each pattern's text before its first wildcard: every covered path starts with one.
+        self.prefixes = tuple(_WILDCARD.split(pattern, maxsplit=1)[0] for pattern in patterns)
         self.covers: Callable[[str], bool] = functools.lru_cache(maxsize=_MAX_PATHS)(
             lambda path: bool(match(path)) and not _is_control(path))
 
@@ -87,6 +90,8 @@ class FallbackMiddleware:
                  wall: Callable[[], float], on_stand_in: Callable[[str], None]) -> None:
         self.app = app
         self.requests = requests
+        #: A request on any other path passes through untouched (see dashboard.pathscope).
+        self.path_prefixes = requests.prefixes
         self.offer = offer
         self.lookup = lookup
         self.max_age_seconds = max_age_seconds

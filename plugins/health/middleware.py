@@ -50,6 +50,9 @@ class HealthEndpoints:
             "/readyz": self._readyz,
             "/metrics": self._metrics,
         }
+        #: Every other path passes through untouched (see :mod:`dashboard.pathscope`); a
+        #: route's prefix covers its trailing-slash spellings too.
+        self.path_prefixes = tuple(self._routes)
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")

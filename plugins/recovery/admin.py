@@ -73,6 +73,8 @@ def parse_restart_body(environ: WSGIEnviron) -> tuple[str, bool, bool]:
 class AdminApi:
     """WSGI middleware answering ``/admin/api/...``; everything else goes to ``app``."""
 
+    path_prefixes = (PREFIX,)  # every other path passes through untouched (dashboard.pathscope)
+
     def __init__(self, app: WSGIApp, host: Host, recovery: Recovery) -> None:
         self.app = app
         self.host = host

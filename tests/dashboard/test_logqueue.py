@@ -13,7 +13,7 @@ import pytest
 
 from dashboard.logformat import RequestContextFilter, TextFormatter
 from dashboard.logqueue import QueuedHandler
-from dashboard.requestcontext import request_id_var
+from dashboard.requestcontext import ServedRequest, current_request
 
 
 class Recording(logging.Handler):
@@ -60,7 +60,9 @@ def test_the_request_id_arguments_and_traceback_are_read_in_the_callers_thread(
     rows = ["before"]
 
     def in_a_request() -> None:
-        request_id_var.set("rid-7")
+        request = ServedRequest()
+        request.request_id = "rid-7"
+        current_request.set(request)
         logger.info("rows %s", rows)
         try:
             raise ValueError("boom")

@@ -238,10 +238,10 @@ class _Produced:
         return iter(self.chunks)
 
     def close(self) -> None:
-        from dashboard.context import current_host
+        from dashboard.context import serving_host
         from dashboard.requestcontext import current_request_id
 
-        self.seen.append((current_host.get(None) is not None, current_request_id()))
+        self.seen.append((serving_host() is not None, current_request_id()))
 
 
 def test_a_produced_plugin_body_is_closed_once_with_the_marks_set_and_measured_once() -> None:

@@ -224,3 +224,15 @@ def test_an_app_that_starts_its_answer_only_when_iterated_is_handed_over_whole()
                           lambda status, headers, exc_info=None: None)
         assert b"".join(body) == b'{"success":true,"data":1}'
     assert offered == [(path, [b'{"success":true,', b'"data":1}']) for path in ("/api/a", "/api/b")]
+
+
+def test_its_declared_prefixes_cover_every_path_its_patterns_match() -> None:
+    from plugins.fallback.middleware import RequestFilter
+
+    patterns = ["/api/reports/*", "/exact", "/one?/x", "/[ab]c", "*"]
+    requests = RequestFilter(patterns)
+    assert requests.prefixes == ("/api/reports/", "/exact", "/one", "/", "")
+    for path in ["/api/reports/wip", "/exact", "/one1/x", "/ac", "/anything"]:
+        assert requests.covers(path)
+        assert path.startswith(requests.prefixes)
+    assert RequestFilter([]).prefixes == ()  # covers nothing: every request passes it by
