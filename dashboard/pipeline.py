@@ -65,10 +65,14 @@ class _Exchange(ServedRequest):
     ``start_response`` (PEP 3333 lets an error handler always pass it); only here is it known
     whether the server saw headers before, and a first call must not carry it (servers, and
     Werkzeug's test client, re-raise it).
+
+    It also keeps the ``Content-Length`` the answer declares, for the mapper (see
+    :func:`_read_start`): the one look at the headers serves both.
     """
 
-    __slots__ = ("environ", "start_response", "started", "status")
+    __slots__ = ("declared_length", "environ", "start_response", "started", "status")
 
+    declared_length: str | None
     environ: WSGIEnviron
     start_response: StartResponse
     started: bool
@@ -79,10 +83,16 @@ class _Exchange(ServedRequest):
             self.started = True
             exc_info = None
         self.status = status
-        for name, _ in headers:
-            if name.lower() == "x-request-id":
-                break
-        else:
+        declared = None
+        stamped = False
+        for name, value in headers:
+            lowered = name.lower()
+            if lowered == "content-length":
+                declared = value
+            elif lowered == "x-request-id":
+                stamped = True
+        self.declared_length = declared
+        if not stamped:
             headers.append((contract.REQUEST_ID_HEADER, self.request_id))
         return self.start_response(status, headers, exc_info)
 
@@ -129,12 +139,16 @@ def _first_byte(body: Iterable[bytes]) -> tuple[bytes, Iterator[bytes]] | None:
     return None
 
 
-def _read_start(body: Iterable[bytes], headers: list[tuple[str, str]]
-                ) -> list[bytes] | tuple[bytes, Iterator[bytes]]:
+def _read_start(body: Iterable[bytes]) -> list[bytes] | tuple[bytes, Iterator[bytes]]:
     """Read ``body`` up to its first non-empty chunk. A body that ends there, as long as the
-    ``Content-Length`` in ``headers`` declared (looked at once that chunk came: an app may
-    start its answer only then), or that has no byte, comes back as a list; any other, as its
-    first chunk and the iterator of the rest. One frame for what every request needs."""
+    ``Content-Length`` its answer declared (as the host's outer layer saw it pass, looked at
+    once that chunk came: an app may start its answer only then), or that has no byte, comes
+    back as a list; any other, as its first chunk and the iterator of the rest. One frame for
+    what every request needs.
+
+    The length is the one the server is sent: a wrapper that rewrites the body and its length
+    (or holds the headers back) makes it differ from the app's, and the body simply streams
+    (on an exact match by chance, the next read finds the rest and chains it on)."""
     iterator = iter(body)
     # next(), not for loops: each of those would call the body's __iter__ again, which for a
     # Werkzeug ClosingIterator is a Python method.
@@ -143,11 +157,8 @@ def _read_start(body: Iterable[bytes], headers: list[tuple[str, str]]
         first = next(iterator, _END)
     if first is _END:
         return []
-    length = str(len(first))
-    for name, value in headers:
-        if value == length and name.lower() == "content-length":
-            break
-    else:
+    request = current_request.get()
+    if type(request) is not _Exchange or request.declared_length != str(len(first)):
         return first, iterator  # type: ignore[return-value]
     more = next(iterator, _END)  # the end of a body whose length was declared, read to run it
     while more is not _END:
@@ -173,18 +184,12 @@ class ExceptionMapper:
         self.host = host
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
-        sent: list[tuple[str, str]] = []  # filled in place: an app may start at its first chunk
-
-        def seen(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            sent[:] = headers
-            return start_response(status, headers, exc_info)
-
         iterable = None
         try:
-            iterable = self.app(environ, seen)
+            iterable = self.app(environ, start_response)
             if type(iterable) in PRODUCED:
                 return iterable  # type: ignore[no-any-return]
-            started = _read_start(iterable, sent)
+            started = _read_start(iterable)
         except Exception as exc:
             if iterable is not None:
                 close_body(iterable)
@@ -322,6 +327,7 @@ class LastResortCatcher:
         exchange.request_id = rid
         exchange.host = self.host
         exchange.ends = None
+        exchange.declared_length = None
         exchange.started = False
         exchange.status = "500"
         context = copy_context()  # the request runs in its own context: nothing leaks out
