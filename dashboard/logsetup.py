@@ -19,16 +19,19 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from typing import Any
 
 from gunicorn.glogging import Logger
 
+from dashboard.accessline import AccessLine
 from dashboard.contract import REQUEST_ID_ENVIRON_KEY
 from dashboard.logformat import RequestContextFilter, formatter_for
 from dashboard.logqueue import QueuedHandler
 from dashboard.sections import LoggingSection
 
 _ROOT_MARK = "_dashboard_root_handler"
+NOW_FORMAT = "[%d/%b/%Y:%H:%M:%S %z]"  # gunicorn's Logger.now
 _context_filter = RequestContextFilter()
 
 
@@ -61,47 +64,31 @@ def apply(section: LoggingSection, handlers: list[logging.Handler]) -> None:
     root.setLevel(level)
 
 
-#: The environ entries gunicorn's ``Logger.atoms`` reads for its atoms other than ``{NAME}e``
-#: (``tests/dashboard/test_logsetup.py`` holds it to gunicorn's own).
-ATOM_ENVIRON_KEYS = ("REMOTE_ADDR", "REQUEST_METHOD", "RAW_URI", "SERVER_PROTOCOL", "PATH_INFO",
-                     "QUERY_STRING", "HTTP_REFERER", "HTTP_USER_AGENT", "HTTP_AUTHORIZATION")
-
-
-class EscapedOnRead(dict[str, Any]):
-    """gunicorn's ``SafeAtoms`` (its ``atoms_wrapper_class``), escaping an atom's quotes when the
-    line's format reads it. ``SafeAtoms`` escapes every atom as it is made, each request
-    header and environ entry included, in a Python loop per access line: for the usual
-    format's nine atoms, that was most of gunicorn's cost of a line."""
-
-    def __getitem__(self, key: str) -> Any:
-        if key.startswith("{"):
-            key = key.lower()
-        value = self.get(key, "-")
-        return value.replace('"', '\\"') if isinstance(value, str) else value
-
-
 class GunicornLogger(Logger):
     """gunicorn's logger with the dashboard's line format (``logger_class`` setting)."""
 
-    atoms_wrapper_class = EscapedOnRead
-
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)
-        # Whether the access format prints an environ atom, %({NAME}e)s (any case).
-        self.reads_environ = "}e)" in cfg.access_log_format.lower()
+        self.line = AccessLine(cfg.access_log_format)
+        self._now = (-1, "")  # (epoch second, its text): one attribute, swapped whole
         handlers = [h for log in (self.error_log, self.access_log) for h in log.handlers
                     if getattr(h, "_gunicorn", False)]
         apply(_Chosen.section, handlers)
 
+    def now(self) -> str:
+        """gunicorn's ``[%d/%b/%Y:%H:%M:%S %z]``, rendered once a second, not once a line."""
+        second = int(time.time())
+        cached = self._now
+        if cached[0] != second:
+            cached = self._now = (second, time.strftime(NOW_FORMAT, time.localtime(second)))
+        return cached[1]
+
     def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
+        """gunicorn's access line (:mod:`dashboard.accessline`), with the request's fields."""
         if not self.access_log_enabled:
             return
-        read = environ
-        if not self.reads_environ:
-            # No environ atom in the format: gunicorn's atoms() would still turn every environ
-            # entry into one, for every line. It is given the entries its other atoms read.
-            read = {key: environ[key] for key in ATOM_ENVIRON_KEYS if key in environ}
-        atoms = self.atoms(resp, req, read, request_time)
+        line = self.line
+        atoms = self.atoms(*line.inputs(resp, req, environ), request_time)
         fields: dict[str, Any]
         if _Chosen.section.format != "json":
             # A text line prints only the request id of the extras: the others would only be
@@ -118,8 +105,12 @@ class GunicornLogger(Logger):
                 "bytes": atoms.get("B"),
                 "remote_addr": environ.get("REMOTE_ADDR"),
             }
+        log = self.access_log
         try:
-            self.access_log.info(self.cfg.access_log_format, self.atoms_wrapper_class(atoms),
-                                 extra=fields)
+            if log.isEnabledFor(logging.INFO):
+                # What Logger.info does, less looking up the caller's frame: a line's caller
+                # is always this method.
+                log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, line.format,
+                                          (line.values(atoms),), None, "access", fields))
         except Exception:
             self.error("access log line could not be written")

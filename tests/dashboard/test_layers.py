@@ -17,7 +17,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 LEAVES = {"types", "clock", "checks", "problems", "sections", "context", "contract", "dbfaults",
           "secrets", "closing", "metrics", "once", "periodic", "poolstats",
           "requestcontext", "logformat", "faultlog", "metricsfiles", "sdnotify", "runtime_lock",
-          "bind_check", "histbatch", "logqueue", "pathscope"}
+          "bind_check", "histbatch", "logqueue", "pathscope", "accessline"}
 #: The machinery: settings sources, discovery, hooks, the engine, the pipeline layers.
 CORE = {"config", "registry", "hookspecs", "db", "pipeline", "hookcalls", "resilience",
         "reference", "observe", "dbmetrics", "logsetup", "reload_guard"}
