@@ -21,11 +21,6 @@ from typing import Any
 
 from gunicorn.glogging import SafeAtoms
 
-#: The environ entries gunicorn's ``Logger.atoms`` reads for its atoms other than ``{NAME}e``
-#: (``tests/dashboard/test_accessline.py`` holds it to gunicorn's own).
-ATOM_ENVIRON_KEYS = ("REMOTE_ADDR", "REQUEST_METHOD", "RAW_URI", "SERVER_PROTOCOL", "PATH_INFO",
-                     "QUERY_STRING", "HTTP_REFERER", "HTTP_USER_AGENT", "HTTP_AUTHORIZATION")
-
 
 def atom_key(name: str) -> str:
     """The key an atom read as ``name`` is kept under (header and environ atoms: lower case)."""
@@ -73,8 +68,7 @@ class AccessLine:
     def inputs(self, resp: Any, req: Any, environ: dict[str, Any]) -> tuple[Any, Any, Any]:
         """``(resp, req, environ)`` as ``atoms()`` should be given them for this format."""
         if not self.prints_environ:
-            environ = _EnvironByName(
-                {key: environ[key] for key in ATOM_ENVIRON_KEYS if key in environ})
+            environ = _EnvironByName(environ)  # a C-level copy: cheaper than picking entries
         if not self.prints_request_headers:
             req = ()
         if not self.prints_response_headers:

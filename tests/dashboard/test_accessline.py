@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from gunicorn.config import Config
 from gunicorn.glogging import Logger, SafeAtoms
 
-from dashboard.accessline import ATOM_ENVIRON_KEYS, AccessLine
+from dashboard.accessline import AccessLine
 
 ATOMS = {
     "h": "127.0.0.1", "l": "-", "u": "-", "t": "[02/Dec/2026:10:00:00 +0000]",
@@ -23,20 +22,6 @@ FORMATS = [
     '%({User-Agent}i)s %({Content-Type}o)s %({REQUEST_METHOD}e)s %({X-Missing}i)s %(nope)s',
     '%(D)06d %(h)s %(h)s %({x-request-id}o)s',
 ]
-
-
-class _Reads(dict[str, Any]):
-    """An environ that records the keys read one by one (not those seen through items())."""
-
-    read: set[str]
-
-    def __getitem__(self, key: str) -> Any:
-        self.read.add(key)
-        return super().__getitem__(key)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        self.read.add(key)
-        return super().get(key, default)
 
 
 class Response:
@@ -66,13 +51,6 @@ def gunicorn_logger(line_format: str | None = None) -> Logger:
     if line_format is not None:
         config.set("access_log_format", line_format)
     return Logger(config)
-
-
-def test_the_environ_entries_gunicorn_reads_for_its_atoms_are_the_ones_kept() -> None:
-    environ = _Reads(ENVIRON)
-    environ.read = set()
-    gunicorn_logger().atoms(Response(), Request(), environ, TOOK)
-    assert environ.read <= set(ATOM_ENVIRON_KEYS)
 
 
 def test_each_format_renders_the_text_gunicorns_atoms_give() -> None:
