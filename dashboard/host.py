@@ -159,9 +159,11 @@ class Host:
 
     def _wrap_with(self, name: str, app: WSGIApp) -> WSGIApp:
         """Call one plugin's ``dashboard_wrap_wsgi``: wrappers nest in TOML order, one by one."""
-        wrapped = hookcalls.call_plugin(self, name, "dashboard_wrap_wsgi", app=direct_call(app),
-                                        host=self)
-        return app if wrapped is None else wrapped  # type: ignore[no-any-return]
+        given = direct_call(app)
+        wrapped = hookcalls.call_plugin(self, name, "dashboard_wrap_wsgi", app=given, host=self)
+        if wrapped is None or wrapped is given:  # no layer added: the pipeline as it was
+            return app
+        return wrapped  # type: ignore[no-any-return]
 
     def close(self) -> None:
         """Let plugins release what they hold (``dashboard_host_closing``), then the engine's

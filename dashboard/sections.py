@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from dashboard.secrets import mask_secret_value
 
 #: The shipped pipeline, outermost first (README "Plugin order" says why).
-BUILTIN_PLUGINS = ["redaction", "health", "recovery", "fallback", "admission", "breaker",
+BUILTIN_PLUGINS = ["redaction", "breaker", "health", "recovery", "fallback", "admission",
                    "degradation"]
 
 #: Drivers that are optional extras of the distribution, and the extra that installs each.

@@ -63,6 +63,22 @@ def test_a_scoped_wrapper_on_top_is_passed_by_for_other_paths_only(
     assert scoped == ["/mine/too"] and plain == ["/ok"]  # it answered: nothing below ran
 
 
+def test_a_plugin_that_adds_no_layer_leaves_the_top_run_as_it_is(
+        dashboard_host: Any, dashboard_client: Any) -> None:
+    def dashboard_wrap_wsgi(app: Any, host: Any) -> Any:
+        return app  # hooks only (the breaker does so)
+
+    scoped: list[str] = []
+    plain: list[str] = []
+    client = _client(dashboard_host, dashboard_client, ["hooks", "scoped", "plain"],
+                     {"hooks": types.SimpleNamespace(dashboard_wrap_wsgi=hookimpl(
+                         dashboard_wrap_wsgi)),
+                      "scoped": counting_plugin(scoped, ("/mine",)),
+                      "plain": counting_plugin(plain)})
+    assert client.get("/ok").data == b"ok"
+    assert scoped == [] and plain == ["/ok"]
+
+
 def test_a_scoped_wrapper_under_an_unscoped_one_is_called_for_every_path(
         dashboard_host: Any, dashboard_client: Any) -> None:
     scoped: list[str] = []
@@ -129,7 +145,10 @@ def test_the_top_run_starts_again_above_each_unscoped_layer() -> None:
 
 def test_the_shipped_plugins_still_answer_their_own_paths(dashboard_host: Any,
                                                           dashboard_client: Any) -> None:
-    client = dashboard_client(dashboard_host(f"[dashboard]\n{SCRIPTED}\n"))
+    host = dashboard_host(f"[dashboard]\n{SCRIPTED}\n")
+    pipeline = host.build_app()  # the shipped order: a request on no control path passes by
+    assert pipeline.scoped is not None and {"/health", "/admin/api/"} <= set(pipeline.scoped)
+    client = dashboard_client(host)
     assert client.get("/livez").status_code == 200
     assert client.get("/health/").get_json()["status"] in ("healthy", "degraded")
     admin = client.get("/admin/api/worker/status")  # the admin API's refusal, not the app's "ok"
