@@ -114,7 +114,9 @@ def dashboard_wrap_wsgi(app: WSGIApp, host: Host) -> WSGIApp:
     so far (everything inside this plugin); ``host`` the host being built. Returns the WSGI app to
     use in its place. Wrappers see HTTP responses, not exceptions: the host's innermost layer
     has already turned the app's exceptions into contract responses. A wrapper must stream (never
-    buffer bodies) and must pass ``close()`` through. Collecting, but each call sees one plugin.
+    buffer bodies) and must pass ``close()`` through. A wrapper that acts on a few paths only
+    says so with ``path_prefixes`` (see :mod:`dashboard.pathscope`), and is passed by for every
+    other path while it is at the top of the pipeline. Collecting, but each call sees one plugin.
     """
 
 
