@@ -138,9 +138,22 @@ class _RequestIds:
 
     def _reseed(self) -> None:
         self.prefix = os.urandom(8).hex() + "-"
-        # One C-level call per id (a Python method here cost a frame on every request); ``%``
-        # is a fifth cheaper than ``str.format`` (the prefix is hex digits: no ``%`` in it).
-        self.ids: Iterator[str] = map(f"{self.prefix}%x".__mod__, itertools.count(1))
+        # The prefix and the counter in hex, made at C level (a Python method here cost a frame
+        # on every request). Formatting a number is most of an id's cost, so it is done once
+        # per 4,096 ids: an id is its block's text (the counter's hex digits above the last
+        # three) joined to one of 4,096 ready-made endings. The same text as "%x" % counter.
+        self.ids: Iterator[str] = itertools.chain.from_iterable(
+            map(self._block, itertools.count()))
+
+    def _block(self, block: int) -> Iterator[str]:
+        """The ids of counter values ``block * 4096`` to ``block * 4096 + 4095`` (from 1)."""
+        if block == 0:
+            return map(self.prefix.__add__, _UNPADDED_ENDINGS)
+        return map(f"{self.prefix}{block:x}".__add__, _ENDINGS)
+
+
+_ENDINGS = tuple(f"{low:03x}" for low in range(4096))
+_UNPADDED_ENDINGS = tuple(f"{low:x}" for low in range(1, 4096))
 
 
 _request_ids = _RequestIds()
