@@ -317,9 +317,6 @@ class LastResortCatcher:
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
-        app = self.app
-        if self.scoped is not None and not environ.get("PATH_INFO", "").startswith(self.scoped):
-            app = self.below
         rid = contract.request_id(environ)
         exchange = _Exchange()  # filled here: an __init__ would be one more frame per request
         exchange.environ = environ
@@ -334,6 +331,10 @@ class LastResortCatcher:
         context.run(current_request.set, exchange)
         iterable = None
         try:
+            app = self.app
+            if self.scoped is not None and not environ.get("PATH_INFO", "").startswith(
+                    self.scoped):
+                app = self.below
             iterable = context.run(app, environ, exchange.__call__)  # see direct_call
             started_body = (None if type(iterable) in PRODUCED
                             else context.run(_first_byte, iterable))

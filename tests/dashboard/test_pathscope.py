@@ -154,3 +154,14 @@ def test_the_shipped_plugins_still_answer_their_own_paths(dashboard_host: Any,
     admin = client.get("/admin/api/worker/status")  # the admin API's refusal, not the app's "ok"
     assert admin.status_code in (401, 403) and admin.get_json()["success"] is False
     assert client.get("/ok").data == b"ok"
+
+
+def test_a_path_that_is_not_text_is_answered_not_raised(dashboard_host: Any) -> None:
+    host = dashboard_host(f"[dashboard]\n{SCRIPTED}\n")
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": b"/ok", "wsgi.url_scheme": "http",
+               "SERVER_NAME": "x", "SERVER_PORT": "80"}
+    statuses: list[str] = []
+    body = host.build_app()(environ, lambda status, headers, exc_info=None: statuses.append(
+        status))
+    assert statuses == ["500 INTERNAL SERVER ERROR"]
+    assert b'"INTERNAL_ERROR"' in b"".join(body)
