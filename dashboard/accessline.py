@@ -53,17 +53,18 @@ class AccessLine:
 
     def __init__(self, line_format: str) -> None:
         self.format = line_format
-        lowered = line_format.lower()
-        self.prints_environ = "}e)" in lowered
-        self.prints_request_headers = "}i)" in lowered
-        self.prints_response_headers = "}o)" in lowered
         recording = _Recording()
         try:
             line_format % recording  # rendered for the keys it reads
         except Exception:
             self.atoms: tuple[tuple[str, str], ...] | None = None
+            kinds = {"}e", "}i", "}o"}  # not known: atoms() gets everything, as gunicorn's
         else:
             self.atoms = tuple((name, atom_key(name)) for name in dict.keys(recording))
+            kinds = {key[-2:] for _, key in self.atoms if key.startswith("{")}
+        self.prints_environ = "}e" in kinds
+        self.prints_request_headers = "}i" in kinds
+        self.prints_response_headers = "}o" in kinds
 
     def inputs(self, resp: Any, req: Any, environ: dict[str, Any]) -> tuple[Any, Any, Any]:
         """``(resp, req, environ)`` as ``atoms()`` should be given them for this format."""

@@ -46,8 +46,7 @@ class ScopedRun:
 
     def __init__(self, innermost: WSGIApp) -> None:
         self.below: WSGIApp = innermost
-        self._prefixes: list[str] = []
-        self._scoped = 0  # wrappers in the run
+        self._run: list[tuple[str, ...]] = []  # each wrapper's prefixes, innermost first
 
     def add(self, layer: WSGIApp, wrapped: WSGIApp) -> None:
         if layer is wrapped:
@@ -55,14 +54,14 @@ class ScopedRun:
         prefixes = declared_prefixes(layer)
         if prefixes is None:  # an unscoped layer: the run starts again above it
             self.below = layer
-            self._prefixes = []
-            self._scoped = 0
+            self._run = []
         else:
-            self._prefixes.extend(prefixes)
-            self._scoped += 1
+            self._run.append(prefixes)
 
     @property
     def prefixes(self) -> tuple[str, ...] | None:
         """Every top-run wrapper's prefixes, or ``None`` when the top layer is unscoped (there
         is nothing to pass by)."""
-        return tuple(dict.fromkeys(self._prefixes)) if self._scoped else None
+        if not self._run:
+            return None
+        return tuple(dict.fromkeys(prefix for prefixes in self._run for prefix in prefixes))

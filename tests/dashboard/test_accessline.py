@@ -80,3 +80,5 @@ def test_a_format_it_cannot_read_ahead_is_rendered_through_the_wrapper() -> None
     line = AccessLine("%(h)s %s")  # mixes a mapping and a positional: no mapping renders it
     assert line.atoms is None
     assert isinstance(line.values(dict(ATOMS)), SafeAtoms)
+    resp, req, environ = line.inputs(Response(), Request(), ENVIRON)  # everything, as gunicorn's
+    assert type(resp) is Response and type(req) is Request and environ is ENVIRON
