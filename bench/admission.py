@@ -20,11 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from overhead import per_request_us  # the same measurement as bench/overhead.py
+from overhead import bench_host, per_request_us  # the same measurement as bench/overhead.py
 
 from dashboard.clock import ManualClock
 from dashboard.sections import BUILTIN_PLUGINS
-from dashboard.testing import build_host
 from plugins.admission.limiter import Limiter
 from plugins.admission.limits import GradientLimit
 
@@ -42,11 +41,8 @@ def cost(requests: int) -> None:
         ]:
             timings = []
             for label, plugins in (("without", without), ("with", with_admission)):
-                names = ", ".join(f'"{name}"' for name in plugins)
-                host = build_host(f'[dashboard]\nplugins = [{names}]\napp_factory = "{factory}"\n'
-                                  'environment = "production"\n'
-                                  f'[database]\nurl = "sqlite:///{tmp}/{workload}.db"\n',
-                                  base_dir=Path(tmp) / f"{workload}-{label}")
+                host = bench_host(Path(tmp) / f"{workload}-{label}", plugins, factory,
+                                  f'[database]\nurl = "sqlite:///{tmp}/{workload}.db"\n')
                 timings.append(per_request_us(host.build_app(), path, requests))
                 host.close()
             bare, full = timings

@@ -24,11 +24,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from overhead import alternating, ping_app
+from overhead import alternating, bench_host, ping_app
 from werkzeug.test import EnvironBuilder
 
 from dashboard.sections import BUILTIN_PLUGINS
-from dashboard.testing import build_host
 from plugins.breaker.state import BREAKER
 
 
@@ -55,11 +54,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    plugins = ", ".join(f'"{name}"' for name in BUILTIN_PLUGINS)
     with tempfile.TemporaryDirectory() as tmp:
-        host = build_host(f'[dashboard]\nplugins = [{plugins}]\n'
-                          'app_factory = "failfast:database_app"\nenvironment = "production"\n'
-                          '[plugins.breaker]\nopen_seconds = 3600\n', base_dir=Path(tmp))
+        host = bench_host(Path(tmp), BUILTIN_PLUGINS, "failfast:database_app",
+                          "[plugins.breaker]\nopen_seconds = 3600\n")
         pipeline = host.build_app()
         open_breaker(host)
         check = EnvironBuilder(path="/db").get_environ()

@@ -23,12 +23,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from overhead import alternating, call, per_request_us  # the measurement of overhead.py
+from overhead import alternating, bench_host, call, per_request_us  # the measurement of overhead.py
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
 from dashboard.sections import BUILTIN_PLUGINS
-from dashboard.testing import build_host
 from plugins.fallback.state import FALLBACK
 
 REPORT = "/api/reports/wip-by-workcenter"
@@ -41,12 +40,6 @@ def ping_app(host: Any = None) -> Any:
                         content_type="application/json")
 
     return app
-
-
-def host_for(base: Path, plugins: list[str], factory: str, extra: str = "") -> Any:
-    names = ", ".join(f'"{name}"' for name in plugins)
-    return build_host(f'[dashboard]\nplugins = [{names}]\napp_factory = "{factory}"\n'
-                      f'environment = "production"\n{extra}', base_dir=base)
 
 
 DOWN = {"down": False}
@@ -81,7 +74,7 @@ def main() -> None:
         base = Path(tmp)
         for workload, factory in [("ping (no database)", "__main__:ping_app"),
                                   ("report (SQLite)", "dashboard.reports:create_app")]:
-            hosts = [host_for(base / f"{workload[:4]}-{label}", plugins, factory)
+            hosts = [bench_host(base / f"{workload[:4]}-{label}", plugins, factory)
                      for label, plugins in (("without", without),
                                             ("with", list(BUILTIN_PLUGINS)))]
             bare, full = alternating([host.build_app() for host in hosts], REPORT,
@@ -95,7 +88,7 @@ def main() -> None:
             for host in hosts:
                 host.close()
 
-        host = host_for(base / "standin", list(BUILTIN_PLUGINS), "__main__:switched_reports")
+        host = bench_host(base / "standin", list(BUILTIN_PLUGINS), "__main__:switched_reports")
         app = host.build_app()
         state = host.find_state(FALLBACK)
         assert state is not None

@@ -32,12 +32,11 @@ from contextvars import ContextVar, copy_context
 from pathlib import Path
 from typing import Any
 
-from overhead import alternating, ping_app
+from overhead import alternating, bench_host, ping_app
 from werkzeug.test import EnvironBuilder
 
 from dashboard import contract
 from dashboard.sections import BUILTIN_PLUGINS
-from dashboard.testing import build_host
 
 App = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 _mark: ContextVar[object] = ContextVar("floor_mark", default=None)
@@ -134,12 +133,8 @@ def main() -> None:
     ]
     hosts = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, plugins in [("host, no plugin", ""),
-                              ("host, every plugin",
-                               ", ".join(f'"{p}"' for p in BUILTIN_PLUGINS))]:
-            host = build_host(f'[dashboard]\nplugins = [{plugins}]\n'
-                              'app_factory = "overhead:ping_app"\nenvironment = "production"\n',
-                              base_dir=Path(tmp) / str(len(hosts)))
+        for name, plugins in [("host, no plugin", ()), ("host, every plugin", BUILTIN_PLUGINS)]:
+            host = bench_host(Path(tmp) / str(len(hosts)), plugins, "overhead:ping_app")
             hosts.append(host)
             rows.append((name, host.build_app()))
         for name, app in rows:

@@ -42,11 +42,10 @@ _SHORT = 200
 
 def run_requests(workload: str, requests: int) -> None:
     """The measured process: build ``workload``, warm it, then ``requests`` calls in a map."""
-    from overhead import call, ping_app
+    from overhead import bench_host, call, ping_app
     from werkzeug.test import EnvironBuilder
 
     from dashboard.sections import BUILTIN_PLUGINS
-    from dashboard.testing import build_host
 
     path = "/ping"
     if workload == "bare":
@@ -54,11 +53,10 @@ def run_requests(workload: str, requests: int) -> None:
     else:
         from failfast import open_breaker
 
-        plugins = "" if workload == "host" else ", ".join(f'"{p}"' for p in BUILTIN_PLUGINS)
+        plugins = () if workload == "host" else BUILTIN_PLUGINS
         factory = "failfast:database_app" if workload == "refused" else "overhead:ping_app"
-        host = build_host(f'[dashboard]\nplugins = [{plugins}]\napp_factory = "{factory}"\n'
-                          'environment = "production"\n[plugins.breaker]\nopen_seconds = 3600\n',
-                          base_dir=Path(tempfile.mkdtemp()))
+        host = bench_host(Path(tempfile.mkdtemp()), plugins, factory,
+                          "[plugins.breaker]\nopen_seconds = 3600\n")
         app = host.build_app()
         if workload == "refused":
             open_breaker(host)

@@ -17,6 +17,7 @@ import argparse
 import statistics
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,14 @@ def ping_app(host: Any = None) -> Any:
         return Response('{"success":true,"data":{"pong":true}}', content_type="application/json")
 
     return app
+
+
+def bench_host(base: Path, plugins: Iterable[str], factory: str, extra: str = "") -> Any:
+    """A production-mode host with ``plugins`` (in that order) around ``factory``'s app, its
+    files under ``base``; ``extra`` is TOML appended to the config (e.g. a plugin's table)."""
+    names = ", ".join(f'"{name}"' for name in plugins)
+    return build_host(f'[dashboard]\nplugins = [{names}]\napp_factory = "{factory}"\n'
+                      f'environment = "production"\n{extra}', base_dir=base)
 
 
 def call(app: Any, environ_template: dict[str, Any]) -> str:
@@ -84,7 +93,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
     args = parser.parse_args()
-    plugins = ", ".join(f'"{name}"' for name in BUILTIN_PLUGINS)
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         print(f"plugins: {', '.join(BUILTIN_PLUGINS)}; {args.requests} requests x 7 alternating "
@@ -95,9 +103,7 @@ def main() -> None:
             ("ping", "__main__:ping_app", "/ping"),
             ("report", "dashboard.reports:create_app", "/api/reports/daily-output"),
         ]:
-            host = build_host(f'[dashboard]\nplugins = [{plugins}]\napp_factory = "{factory}"\n'
-                              'environment = "production"\n',
-                              base_dir=base / workload)
+            host = bench_host(base / workload, BUILTIN_PLUGINS, factory)
             pipeline = host.build_app()
             bare = ping_app() if workload == "ping" else host._make_app()
             bare_us, host_us = alternating([bare, pipeline], path, args.requests)
