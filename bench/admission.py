@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from overhead import bench_host, per_request_us  # the same measurement as bench/overhead.py
 
 from dashboard.clock import ManualClock
-from dashboard.sections import BUILTIN_PLUGINS
-from plugins.admission.limiter import Limiter
-from plugins.admission.limits import GradientLimit
+from dashboard.config.sections import BUILTIN_PLUGINS
+from dashboard.plugins.admission.limiter import Limiter
+from dashboard.plugins.admission.limits import GradientLimit
 
 
 def cost(requests: int) -> None:

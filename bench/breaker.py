@@ -34,10 +34,10 @@ from typing import Any
 
 import pybreaker
 
-from plugins.breaker.hostscope import HostBreaker
-from plugins.breaker.machine import CircuitBreaker, CircuitOpenError
-from plugins.breaker.notify import TransitionNotifier, log_transition
-from plugins.breaker.slowwatch import SlowCallWatch
+from dashboard.plugins.breaker.hostscope import HostBreaker
+from dashboard.plugins.breaker.machine import CircuitBreaker, CircuitOpenError
+from dashboard.plugins.breaker.notify import TransitionNotifier, log_transition
+from dashboard.plugins.breaker.slowwatch import SlowCallWatch
 
 
 def noop() -> int:

@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from overhead import alternating, bench_host, ping_app
 from werkzeug.test import EnvironBuilder
 
-from dashboard.sections import BUILTIN_PLUGINS
-from plugins.breaker.state import BREAKER
+from dashboard.config.sections import BUILTIN_PLUGINS
+from dashboard.plugins.breaker.state import BREAKER
 
 
 def database_app(host: Any) -> Any:

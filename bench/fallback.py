@@ -27,8 +27,8 @@ from overhead import alternating, bench_host, call, per_request_us  # the measur
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
-from dashboard.sections import BUILTIN_PLUGINS
-from plugins.fallback.state import FALLBACK
+from dashboard.config.sections import BUILTIN_PLUGINS
+from dashboard.plugins.fallback.state import FALLBACK
 
 REPORT = "/api/reports/wip-by-workcenter"
 

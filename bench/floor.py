@@ -36,7 +36,7 @@ from overhead import alternating, bench_host, ping_app
 from werkzeug.test import EnvironBuilder
 
 from dashboard import contract
-from dashboard.sections import BUILTIN_PLUGINS
+from dashboard.config.sections import BUILTIN_PLUGINS
 
 App = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 _mark: ContextVar[object] = ContextVar("floor_mark", default=None)

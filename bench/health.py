@@ -26,8 +26,8 @@ from sqlalchemy.engine import Engine
 from werkzeug.test import Client
 
 from dashboard.testing import build_host
-from plugins.health.probe import PROBE_SQL
-from plugins.health.state import state_of
+from dashboard.plugins.health.probe import PROBE_SQL
+from dashboard.plugins.health.state import state_of
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 

@@ -45,7 +45,7 @@ def run_requests(workload: str, requests: int) -> None:
     from overhead import bench_host, call, ping_app
     from werkzeug.test import EnvironBuilder
 
-    from dashboard.sections import BUILTIN_PLUGINS
+    from dashboard.config.sections import BUILTIN_PLUGINS
 
     path = "/ping"
     if workload == "bare":

@@ -1,7 +1,7 @@
 """Per-request cost of the host's outermost layer with its request histogram, in multiprocess mode.
 
 Measures, in one run, a trivial WSGI app called bare and behind
-:class:`dashboard.pipeline.LastResortCatcher` with a :class:`dashboard.observe.RequestMeter`
+:class:`dashboard.pipeline.layers.LastResortCatcher` with a :class:`dashboard.pipeline.observe.RequestMeter`
 (request id, one ``perf_counter`` pair, one histogram ``observe`` written to the multiprocess mmap
 files, as under gunicorn), and prints the cost per request in microseconds and the ratio.
 
@@ -23,8 +23,8 @@ os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="bench-observe-
 
 from types import SimpleNamespace
 
-from dashboard.observe import RequestMeter  # after the multiprocess choice
-from dashboard.pipeline import LastResortCatcher
+from dashboard.pipeline.observe import RequestMeter  # after the multiprocess choice
+from dashboard.pipeline.layers import LastResortCatcher
 
 
 def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:

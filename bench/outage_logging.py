@@ -7,7 +7,7 @@ requests for ``--seconds`` seconds, twice, alternating:
 
 * ``with handler``: the root logger has the host's text handler at INFO, as under gunicorn: our
   formatter, the request-id filter and the redaction plugin's filter, and the writer thread of
-  :mod:`dashboard.logqueue` in front of a file (``--direct``: the file handler alone, every
+  :mod:`dashboard.logs.queue` in front of a file (``--direct``: the file handler alone, every
   request thread writing for itself);
 * ``without``: the root logger has a ``NullHandler`` only (records are still created, nothing is
   formatted or written).
@@ -45,9 +45,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from overhead import call
 from werkzeug.test import EnvironBuilder
 
-from dashboard.logqueue import QueuedHandler
-from dashboard.logsetup import apply
-from dashboard.sections import BUILTIN_PLUGINS, LoggingSection
+from dashboard.logs.queue import QueuedHandler
+from dashboard.logs.setup import apply
+from dashboard.config.sections import BUILTIN_PLUGINS, LoggingSection
 from dashboard.testing import build_host
 
 

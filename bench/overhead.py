@@ -24,7 +24,7 @@ from typing import Any
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
-from dashboard.sections import BUILTIN_PLUGINS
+from dashboard.config.sections import BUILTIN_PLUGINS
 from dashboard.testing import build_host
 
 

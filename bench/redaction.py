@@ -12,7 +12,7 @@ Workloads: gunicorn access-log lines (dict args, a Referer URL), ordinary applic
 messages that do carry credentials (the slow path: regexes run and mask), and exceptions with
 tracebacks (rendered once by the filter instead of by the formatter).
 
-Then hostile input (issue 13): for each 16 KiB shape of ``tests/plugins/redaction/hostile.py``
+Then hostile input (issue 13): for each 16 KiB shape of ``tests/dashboard/plugins/redaction/hostile.py``
 (the openings of every leak form, repeated), the time to redact it divided by the time to redact a
 benign 16 KiB access line, with the patterns before issue 13 (``bench/redaction_quadratic.py``,
 timed once per text: the quadratic ones take about a second) and with the current ones, measured
@@ -33,10 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import redaction_quadratic
 
-from plugins.redaction.install import install, uninstall
-from plugins.redaction.literals import literal_forms
-from plugins.redaction.redactor import Redactor
-from tests.plugins.redaction.hostile import BENIGN, SHAPES, cost_ratio
+from dashboard.plugins.redaction.install import install, uninstall
+from dashboard.plugins.redaction.literals import literal_forms
+from dashboard.plugins.redaction.redactor import Redactor
+from tests.dashboard.plugins.redaction.hostile import BENIGN, SHAPES, cost_ratio
 
 ACCESS_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
 ACCESS_ATOMS = {"h": "127.0.0.1", "l": "-", "u": "-", "t": "[28/Nov/2026:10:00:00 +0000]",

@@ -33,7 +33,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(REPO))
 
-from dashboard.sections import BUILTIN_PLUGINS  # noqa: E402
+from dashboard.config.sections import BUILTIN_PLUGINS  # noqa: E402
 from tests.support.server import free_port  # noqa: E402
 
 

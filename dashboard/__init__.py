@@ -1,7 +1,7 @@
 """dashboard: a plugin-based WSGI host that keeps a database-backed app serving, honestly degraded.
 
 Plugin authors need :data:`hookimpl` and, for per-host state, :class:`StateKey`; the hooks
-themselves are documented in :mod:`dashboard.hookspecs`.
+themselves are documented in :mod:`dashboard.hooks.specs`.
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -12,10 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from dashboard import __version__
-from dashboard.config import CONFIG_PATH_ENV, DEFAULT_CONFIG_PATH, FLAG_SOURCES_ENV
-from dashboard.problems import ConfigError, print_problems
-from dashboard.registry import load_installed_settings as load_settings
-from dashboard.sections import Settings
+from dashboard.config.problems import ConfigError, print_problems
+from dashboard.config.sections import Settings
+from dashboard.config.sources import CONFIG_PATH_ENV, DEFAULT_CONFIG_PATH, FLAG_SOURCES_ENV
+from dashboard.hooks.discovery import load_installed_settings as load_settings
 
 EXIT_OK = 0
 EXIT_INVALID = 2
@@ -67,14 +67,14 @@ def _serve(args: argparse.Namespace) -> int:
     if flags:
         os.environ[FLAG_SOURCES_ENV] = ",".join(flags)
     import dashboard.gunicorn_conf  # noqa: F401  # validates (exit 2) and prepares metrics first
-    from dashboard.server import serve
+    from dashboard.server.app import serve
 
     serve()
     return EXIT_OK
 
 
 def _check(args: argparse.Namespace) -> int:
-    from dashboard.runtime_lock import RuntimeDirError, check_runtime_dir
+    from dashboard.server.runtime_lock import RuntimeDirError, check_runtime_dir
 
     settings = load_settings()
     try:
@@ -105,8 +105,8 @@ def _render(value: object) -> str:
 
 
 def _plugins(args: argparse.Namespace) -> int:
+    from dashboard.hooks.discovery import installed_entry_points
     from dashboard.host import Host
-    from dashboard.registry import installed_entry_points
 
     settings = load_settings()
     host = Host(settings)
@@ -124,7 +124,7 @@ def _plugins(args: argparse.Namespace) -> int:
 def _init_db(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from dashboard.db import build_engine
+    from dashboard.db.engine import build_engine
     from dashboard.reports.seed import init_db
 
     settings: Settings = load_settings()

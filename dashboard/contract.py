@@ -271,8 +271,8 @@ _degraded_counters: dict[str, Any] = {}
 def _degraded_counter(code: str) -> Any:
     """``dashboard_degraded_responses_total{code}``, counted in memory and written on the
     metrics beat (no mmap write per answer); made on first use."""
-    from dashboard.histbatch import BatchedCounter
-    from dashboard.metrics import series
+    from dashboard.metrics.batch import BatchedCounter
+    from dashboard.metrics.series import series
 
     return _degraded_counters.setdefault(
         code, BatchedCounter(series().degraded_responses.labels(code=code)))

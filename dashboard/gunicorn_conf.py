@@ -23,25 +23,26 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dashboard import hookcalls, sdnotify
-from dashboard.bind_check import bind_problem
-from dashboard.config import peek_runtime_dir
+from dashboard.config.sources import peek_runtime_dir
 from dashboard.context import MASTER_PID_ENV
-from dashboard.histbatch import flush_all
-from dashboard.logsetup import choose as choose_logging
-from dashboard.metrics import MULTIPROC_ENV, enable_multiprocess
-from dashboard.metricsfiles import retire_process
-from dashboard.registry import load_settings_or_exit
-from dashboard.reload_guard import guard_reload
-from dashboard.runtime_lock import RuntimeDirError, hold_runtime_dir
-from dashboard.sdnotify import MasterNotifier
+from dashboard.hooks import calls as hookcalls
+from dashboard.hooks.discovery import load_settings_or_exit
+from dashboard.logs.setup import choose as choose_logging
+from dashboard.metrics.batch import flush_all
+from dashboard.metrics.files import retire_process
+from dashboard.metrics.series import MULTIPROC_ENV, enable_multiprocess
+from dashboard.server import sdnotify
+from dashboard.server.bind_check import bind_problem
+from dashboard.server.reload_guard import guard_reload
+from dashboard.server.runtime_lock import RuntimeDirError, hold_runtime_dir
+from dashboard.server.sdnotify import MasterNotifier
 
 logger = logging.getLogger("dashboard.server")
 _CLEAN_EXIT_DIR = "worker-exits"
 
 
 def _hold_runtime_dir_or_exit() -> int:
-    """The master's lock on ``runtime_dir`` (see :mod:`dashboard.runtime_lock`), taken before
+    """The master's lock on ``runtime_dir`` (see :mod:`dashboard.server.runtime_lock`), taken before
     anything is written there; another live host's directory, or one that cannot be used, is
     one line and exit 2."""
     try:
@@ -79,7 +80,7 @@ graceful_timeout = _settings.server.graceful_timeout
 accesslog = "-"
 errorlog = "-"
 loglevel = _settings.logging.level
-logger_class = "dashboard.logsetup.GunicornLogger"
+logger_class = "dashboard.logs.setup.GunicornLogger"
 choose_logging(_settings.logging)  # applied by the logger class on start and on every reload
 proc_name = "dashboard"
 # One control socket per host (gunicorn >= 25 defaults to a per-user path that two servers share);

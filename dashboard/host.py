@@ -24,16 +24,18 @@ import pluggy
 from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 
-from dashboard import PROJECT_NAME, hookcalls, hookspecs
+from dashboard import PROJECT_NAME
 from dashboard.clock import Clock, SystemClock
-from dashboard.db import build_engine, install_event_fanout
-from dashboard.dbmetrics import instrument_engine
-from dashboard.hookcalls import hook_logger
-from dashboard.observe import RequestMeter
-from dashboard.pathscope import ScopedRun
-from dashboard.pipeline import ExceptionMapper, LastResortCatcher, direct_call
-from dashboard.registry import load_plugin, resolve_factory
-from dashboard.sections import Settings
+from dashboard.config.sections import Settings
+from dashboard.db.engine import build_engine, install_event_fanout
+from dashboard.db.metrics import instrument_engine
+from dashboard.hooks import calls as hookcalls
+from dashboard.hooks import specs as hookspecs
+from dashboard.hooks.calls import hook_logger
+from dashboard.hooks.discovery import load_plugin, resolve_factory
+from dashboard.pipeline.layers import ExceptionMapper, LastResortCatcher, direct_call
+from dashboard.pipeline.observe import RequestMeter
+from dashboard.pipeline.pathscope import ScopedRun
 from dashboard.types import StateKey, WSGIApp
 
 TRACE_ENV = "DASHBOARD_TRACE_HOOKS"

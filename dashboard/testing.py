@@ -42,10 +42,10 @@ from werkzeug.test import Client, TestResponse
 
 from dashboard import contract
 from dashboard.clock import Clock, ManualClock
+from dashboard.config.problems import ConfigError
+from dashboard.config.sections import Settings
+from dashboard.hooks.discovery import load_installed_settings
 from dashboard.host import Host
-from dashboard.problems import ConfigError
-from dashboard.registry import load_installed_settings
-from dashboard.sections import Settings
 from dashboard.types import StartResponse, WSGIEnviron
 
 

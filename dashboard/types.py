@@ -6,7 +6,9 @@ name the host's shape without importing :mod:`dashboard.host` (which would pull 
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
 
@@ -15,7 +17,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from dashboard.clock import Clock
-    from dashboard.sections import Settings
+    from dashboard.config.sections import Settings
 
 StartResponse = Callable[..., Any]
 WSGIEnviron = dict[str, Any]
@@ -80,3 +82,29 @@ class Host(Protocol):
     def plugin_settings(self, section: str, model: type[M]) -> M: ...
 
     def plugin_settings(self, section: str, model: type[Any] | None = None) -> Any: ...
+
+
+class Fault(enum.Enum):
+    """What went wrong, as a client or a circuit breaker needs to know it."""
+
+    POOL_EXHAUSTED = "pool_exhausted"
+    QUERY_TIMEOUT = "query_timeout"
+    CONNECTION_FAILED = "connection_failed"
+    AUTH_FAILED = "auth_failed"
+    QUERY_ERROR = "query_error"
+
+    @property
+    def is_availability_failure(self) -> bool:
+        """Does this fault say the database is unavailable (what a circuit breaker counts)?
+
+        A rejected password or an app's bad SQL says nothing about availability.
+        """
+        return self in (Fault.POOL_EXHAUSTED, Fault.QUERY_TIMEOUT, Fault.CONNECTION_FAILED)
+
+
+@dataclass(frozen=True)
+class DbOutcome:
+    """The outcome of one database call: ``fault`` is ``None`` when it succeeded."""
+
+    fault: Fault | None
+    exc: BaseException | None = None

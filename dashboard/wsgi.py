@@ -6,8 +6,8 @@ built when a worker imports this module, so every worker has its own engine and 
 
 from __future__ import annotations
 
+from dashboard.hooks.discovery import load_settings_or_exit
 from dashboard.host import Host
-from dashboard.registry import load_settings_or_exit
 from dashboard.types import WSGIApp
 
 

@@ -21,7 +21,7 @@ from dashboard.reports.seed import init_db
 if TYPE_CHECKING:
     from dashboard.types import Host, StartResponse, WSGIEnviron
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 COMMON_SCRIPTS = ["mes-api.js", "degraded-banner.js", "page-common.js"]
 
 

@@ -1,6 +1,6 @@
 """Fixtures of the browser tests: one real Chromium and one gunicorn server per test module.
 
-``server`` runs the demo app behind the test switch (``tests/dashboard/static/apps.py``), so the
+``server`` runs the demo app behind the test switch (``tests/dashboard/reports/static/apps.py``), so the
 pages and MesApi meet real contract envelopes with real ``Retry-After`` headers; a module that
 needs another server defines its own ``server`` fixture.
 """
@@ -14,14 +14,14 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page
 
-from tests.dashboard.static.apps import AppSwitch
-from tests.dashboard.static.browser import chromium, fresh_page
+from tests.dashboard.reports.static.apps import AppSwitch
+from tests.dashboard.reports.static.browser import chromium, fresh_page
 from tests.support.server import Server, gunicorn_server
 
 SWITCHED_TOML = """
 [dashboard]
 plugins = []
-app_factory = "tests.dashboard.static.apps:create_app"
+app_factory = "tests.dashboard.reports.static.apps:create_app"
 """
 
 

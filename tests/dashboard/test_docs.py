@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dashboard.reference import embed
+from dashboard.config.reference import embed
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_readme_configuration_reference_is_generated_from_the_models() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert embed(readme) == readme, "run: python -m dashboard.reference --write README.md"
+    assert embed(readme) == readme, "run: python -m dashboard.config.reference --write README.md"
 
 
 def test_ci_runs_the_readme_test_command() -> None:
@@ -31,7 +31,7 @@ def test_readme_first_screen_has_the_two_commands() -> None:
 def test_shipped_config_holds_the_defaults(tmp_path: Path) -> None:
     import tomllib
 
-    from dashboard.registry import load_installed_settings as load_settings
+    from dashboard.hooks.discovery import load_installed_settings as load_settings
 
     shipped = tomllib.loads((ROOT / "config/resilience.toml").read_text(encoding="utf-8"))
     from_file = load_settings(env={}, data=shipped)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from dashboard.registry import load_installed_settings
+from dashboard.hooks.discovery import load_installed_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = ROOT / "deploy" / "kubernetes"

@@ -63,7 +63,7 @@ def test_the_guides_plugin_installs_passes_its_tests_and_is_listed(tmp_path: Pat
 
 def test_the_guides_hook_table_lists_exactly_the_hookspecs():
     """Section 3's table names every hook once, marking exactly the firstresult ones."""
-    from tests.dashboard.test_hookspecs import HOOKS, is_firstresult
+    from tests.dashboard.hooks.test_specs import HOOKS, is_firstresult
 
     text = GUIDE.read_text(encoding="utf-8")
     table = text[text.index("## 3. The hooks you can implement"):text.index("## 4.")]

@@ -13,8 +13,8 @@ from typing import Any
 
 from playwright.sync_api import Browser, Page
 
-from tests.dashboard.static.browser import fresh_page
-from tests.dashboard.static.browser import screenshot as artifact_screenshot
+from tests.dashboard.reports.static.browser import fresh_page
+from tests.dashboard.reports.static.browser import screenshot as artifact_screenshot
 from tests.support.server import REPO_ROOT
 
 AXE = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"

@@ -19,7 +19,7 @@ import requests
 from playwright.sync_api import Browser, Page, Request, Route, expect
 
 from tests.dashboard.reports.pagetools import person_page
-from tests.dashboard.static.browser import screenshot
+from tests.dashboard.reports.static.browser import screenshot
 from tests.support.server import Server, gunicorn_server
 
 TOKEN = "operator-test-token-7"

@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, text
 from dashboard.reports.seed import init_db
 from tests.conftest import PG_ADMIN_URL, pg_url_for
 from tests.dashboard.reports.pagetools import BANNER, person_page
-from tests.dashboard.static.browser import screenshot
+from tests.dashboard.reports.static.browser import screenshot
 from tests.support.faultproxy import FaultProxy
 from tests.support.server import Server, gunicorn_server
 

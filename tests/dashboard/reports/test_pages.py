@@ -1,7 +1,7 @@
 """The report pages in real Chromium against a real gunicorn server: normal, degraded, stale,
 recovered; controls bound to the URL, chart, table paging and sorting, 400 px, the HTML 404.
 
-The server's app is the demo app behind the test switch (tests/dashboard/static/apps.py), so the
+The server's app is the demo app behind the test switch (tests/dashboard/reports/static/apps.py), so the
 degraded answers are real contract envelopes with real Retry-After headers. The same states from
 a real database outage are in test_outage_pages.py.
 """
@@ -18,8 +18,8 @@ import requests
 from playwright.sync_api import Browser, Page, expect
 
 from tests.dashboard.reports.pagetools import BANNER, NARROW, horizontal_overflow, person_page
-from tests.dashboard.static.apps import AppSwitch
-from tests.dashboard.static.browser import screenshot
+from tests.dashboard.reports.static.apps import AppSwitch
+from tests.dashboard.reports.static.browser import screenshot
 from tests.support.server import Server
 
 pytestmark = pytest.mark.timeout(90)

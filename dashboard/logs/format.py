@@ -1,0 +1,91 @@
+"""The two line formats of ``[logging].format``, and the filter that adds the request id.
+
+Every line carries a UTC timestamp, the level, the pid and, inside a request, the request id
+(the one sent back in ``X-Request-ID``):
+
+* ``text``: ``2026-11-28T10:00:00.123Z [4242] [WARNING] dashboard.errors: message
+  request_id=ab12``, the traceback (if any) on the lines after it;
+* ``json``: one object per line, built with :func:`json.dumps` (no hand-made escaping):
+  ``timestamp``, ``level``, ``pid``, ``logger``, ``message``, ``request_id`` (inside a
+  request), every ``extra`` field the call passed (``code``, ``fault``, ``method`` ...), and
+  ``exc_info`` with the rendered traceback when there is one.
+
+Both read what the redaction filter left on the record: the message rendered and masked
+(``msg`` with no ``args``), the traceback masked in ``exc_text``, the extras masked in place.
+Formatters run after handler filters, so the order is: context filter adds the id, redaction
+(always the last filter) masks, the formatter writes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from dashboard.context import current_request_id
+from dashboard.contract import epoch_timestamp
+
+#: Attributes every LogRecord has; anything else came from ``extra`` or a filter.
+_STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message", "asctime", "taskName", "request_id"}
+
+
+class RequestContextFilter(logging.Filter):
+    """Sets ``record.request_id`` from the request being served (unless the call gave one)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "request_id", None) is None:
+            record.request_id = current_request_id()
+        return True
+
+
+def _exception_text(formatter: logging.Formatter, record: logging.LogRecord) -> str | None:
+    if record.exc_info and not record.exc_text:
+        record.exc_text = formatter.formatException(record.exc_info)
+    return record.exc_text or None
+
+
+class TextFormatter(logging.Formatter):
+    """``<timestamp> [<pid>] [<LEVEL>] <logger>: <message> request_id=<id>``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = (f"{epoch_timestamp(record.created)} [{record.process}] [{record.levelname}] "
+                f"{record.name}: {record.getMessage()}")
+        rid = getattr(record, "request_id", None)
+        if rid:
+            line += f" request_id={rid}"
+        text = _exception_text(self, record)
+        if text:
+            line += "\n" + text
+        if record.stack_info:
+            line += "\n" + self.formatStack(record.stack_info)
+        return line
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line; newlines inside values are escaped by :func:`json.dumps`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "timestamp": epoch_timestamp(record.created),
+            "level": record.levelname,
+            "pid": record.process,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        rid = getattr(record, "request_id", None)
+        if rid:
+            payload["request_id"] = rid
+        for name, value in record.__dict__.items():
+            if name not in _STANDARD and not name.startswith("_") and name not in payload:
+                payload[name] = value
+        text = _exception_text(self, record)
+        if text:
+            payload["exc_info"] = text
+        if record.stack_info:
+            payload["stack_info"] = self.formatStack(record.stack_info)
+        return json.dumps(payload, default=str, ensure_ascii=False)
+
+
+def formatter_for(format_name: str) -> logging.Formatter:
+    return JsonFormatter() if format_name == "json" else TextFormatter()

@@ -1,0 +1,28 @@
+"""``[plugins.fallback]``: which answers may stand in, for how long, and how many are kept."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from dashboard.config.sections import SectionModel
+
+
+class FallbackSettings(SectionModel):
+    """Paths whose last good answer may stand in for a degraded one."""
+
+    paths: list[str] = Field(
+        default_factory=lambda: ["/api/reports/*"],
+        description="GET paths (fnmatch on PATH_INFO) whose last good answer may stand in.")
+    max_age_seconds: float = Field(
+        3600, gt=0, le=7 * 86400,
+        description="Never stand in with an answer older than this.")
+    max_entries: int = Field(
+        1000, ge=1, le=100_000, description="Answers kept per host; least recently used dropped.")
+
+    @field_validator("paths")
+    @classmethod
+    def _absolute_patterns(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            if not pattern.startswith("/") or len(pattern) > 500:
+                raise ValueError("each path pattern must start with '/' (at most 500 chars)")
+        return value

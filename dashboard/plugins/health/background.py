@@ -1,0 +1,97 @@
+"""The background database probe: ``/health`` notices an outage with no traffic at all (§9.3).
+
+``/health`` makes no database round trip on the request path, so on its own it could say
+``healthy`` for as long as nobody used the database. Each worker therefore probes in the
+background every ``refresh_seconds``, with the deep probe itself
+(:class:`~dashboard.plugins.health.probe.DatabaseProbe`: its own one-connection pool, bounded by
+``deep_timeout_ms``, never gated or counted by the breaker), and ``/health`` carries the last
+result as ``checks.database`` with its ``age_seconds``. A failed probe makes ``/health``
+``unhealthy`` (503) with ``database_unreachable``, exactly as ``/health/deep`` does.
+
+* At most one background probe per worker per period: the loop starts a probe, then waits for
+  what is left of the period (a probe slower than the period is followed by the next at once; the
+  deep probe never runs two round trips at a time anyway).
+* Time to notice, with no traffic: the outage is seen by the next probe, at most
+  ``refresh_seconds`` later (plus the probe's own bound when the database hangs rather than
+  refuses), and ``/health`` shows it once its memo (``memo_ttl_seconds``) expires.
+* Started by ``dashboard_worker_started`` (in the worker, after the fork; never in the master)
+  and stopped by :meth:`close`. Never in ``testing``: there a test drives :meth:`tick` itself.
+* The thread is a daemon and never raises: a probe that raises is recorded as a failed check
+  naming the error class.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from dashboard.checks import CheckResult
+from dashboard.clock import Clock
+from dashboard.periodic import PeriodicThread
+
+
+@dataclass(frozen=True)
+class ProbeReading:
+    """One background probe's result and when it was taken (monotonic seconds)."""
+
+    result: CheckResult
+    taken_at: float
+
+
+class BackgroundProbe:
+    """Runs ``probe`` every ``period`` seconds on a daemon thread; keeps the last reading."""
+
+    def __init__(self, probe: Callable[[], CheckResult], clock: Clock, period: float) -> None:
+        self._probe = probe
+        self._clock = clock
+        self.period = period
+        self._reading: ProbeReading | None = None
+        self._lock = threading.Lock()
+        self._loop = PeriodicThread("health-background-probe", period, self.tick,
+                                    run_first=True)
+        self.ticks = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.period > 0
+
+    @property
+    def running(self) -> bool:
+        return self._loop.running
+
+    def tick(self) -> CheckResult:
+        """One probe now; its result becomes what ``/health`` shows. Never raises."""
+        try:
+            result = self._probe()
+        except Exception as error:
+            result = CheckResult("database", "fail", {"latency_ms": 0.0,
+                                                      "error": type(error).__name__},
+                                 degraded_reason="database_unreachable")
+        with self._lock:
+            self._reading = ProbeReading(result, self._clock.monotonic())
+            self.ticks += 1
+        return result
+
+    def check(self) -> CheckResult | None:
+        """The last background result with its ``age_seconds``; ``None`` before the first."""
+        with self._lock:
+            reading = self._reading
+        if reading is None:
+            return None
+        age = max(0.0, self._clock.monotonic() - reading.taken_at)
+        return replace(reading.result,
+                       details={**reading.result.details, "age_seconds": round(age, 3)})
+
+    def start(self) -> bool:
+        """Start the thread (idempotent); ``False`` when the period is 0 (off)."""
+        if not self.enabled:
+            return False
+        self._loop.start()
+        return True
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the thread; a probe in progress ends within its own bound."""
+        self._loop.stop(timeout)
+
+    stop = close

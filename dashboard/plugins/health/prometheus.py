@@ -1,0 +1,73 @@
+"""``/metrics``: the Prometheus text format, summed over every gunicorn worker of the host.
+
+Under gunicorn the master prepares a multiprocess directory before any worker forks (see
+:mod:`dashboard.metrics.series`); each worker writes its samples there and whichever worker answers a
+scrape reads them all (``MultiProcessCollector``), so counters are sums over workers, the pool
+gauge (``livesum``) sums live workers and the breaker gauge (``livemax``) shows the worst live
+worker. When a worker exits, the master marks it dead (:func:`mark_worker_dead`), so its live
+gauges stop counting while its counters keep their totals.
+
+``prometheus_client`` is imported lazily everywhere here: importing it before the multiprocess
+directory is chosen would pin the process to single-process values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dashboard.contract import DEGRADED_CODES
+from dashboard.metrics import series as host_metrics
+from dashboard.metrics.series import RESTART_SOURCES, multiprocess_enabled, series
+
+__all__ = ["RESTART_SOURCES", "mark_worker_dead", "prime_series", "render", "track_pool"]
+
+
+def prime_series() -> Any:
+    """Create every series and the label values clients expect, so a scrape lists them at 0."""
+    return host_metrics.prime(DEGRADED_CODES)
+
+
+def render(pool: Any) -> tuple[bytes, str]:
+    """The exposition text and its content type; ``pool`` is this worker's live pool."""
+    from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+    metrics = prime_series()
+    checked_out = getattr(pool, "checkedout", None)
+    if checked_out is not None:
+        metrics.pool_checked_out.set(checked_out())
+    if multiprocess_enabled():
+        from dashboard.metrics.files import render_multiprocess
+
+        return render_multiprocess(), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+def mark_worker_dead(pid: int) -> None:
+    """Archive a dead worker's counters and drop its live gauges (in the master, on reaping).
+
+    The host's ``child_exit`` does this too, whether or not this plugin is enabled; doing it
+    twice is harmless.
+    """
+    from dashboard.metrics.files import retire_process
+
+    retire_process(pid)
+
+
+def track_pool(pool: Any) -> None:
+    """Keep ``dashboard_db_pool_checked_out`` current between scrapes.
+
+    Set, never incremented, on every checkout and checkin, so a checkout that another listener
+    refused (the breaker) cannot make the gauge drift. SQLAlchemy fires ``checkin`` before the
+    connection is back in the pool, hence the ``- 1``.
+    """
+    from sqlalchemy import event
+
+    def on_checkout(*_args: Any) -> None:
+        series().pool_checked_out.set(pool.checkedout())
+
+    def on_checkin(*_args: Any) -> None:
+        series().pool_checked_out.set(max(0, pool.checkedout() - 1))
+
+    if hasattr(pool, "checkedout"):
+        event.listen(pool, "checkout", on_checkout)
+        event.listen(pool, "checkin", on_checkin)
