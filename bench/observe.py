@@ -1,9 +1,10 @@
 """Per-request cost of the host's outermost layer with its request histogram, in multiprocess mode.
 
 Measures, in one run, a trivial WSGI app called bare and behind
-:class:`dashboard.pipeline.layers.LastResortCatcher` with a :class:`dashboard.pipeline.observe.RequestMeter`
-(request id, one ``perf_counter`` pair, one histogram ``observe`` written to the multiprocess mmap
-files, as under gunicorn), and prints the cost per request in microseconds and the ratio.
+:class:`dashboard.pipeline.catcher.LastResortCatcher` with a
+:class:`dashboard.pipeline.observe.RequestMeter` (request id, one ``perf_counter`` pair, one
+histogram ``observe`` written to the multiprocess mmap files, as under gunicorn), and prints the
+cost per request in microseconds and the ratio.
 
     python bench/observe.py [--requests N]
 
@@ -23,8 +24,8 @@ os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="bench-observe-
 
 from types import SimpleNamespace
 
-from dashboard.pipeline.observe import RequestMeter  # after the multiprocess choice
-from dashboard.pipeline.layers import LastResortCatcher
+from dashboard.pipeline.catcher import LastResortCatcher  # after the multiprocess choice
+from dashboard.pipeline.observe import RequestMeter
 
 
 def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:

@@ -3,7 +3,7 @@ which gunicorn master a process belongs to.
 
 A leaf module (imports nothing of ours at run time) so that logging setup, the engine's event
 fan-out, the pipeline and plugins can all read it. The host's outermost layer
-(:mod:`dashboard.pipeline.layers`) runs each request in a context of its own with
+(:mod:`dashboard.pipeline.catcher`) runs each request in a context of its own with
 :data:`current_request` set, for the app's call, each body chunk and the close; outside a
 request it is ``None``. One variable for all three: setting a context variable copies part of
 the context's map, about 1,300 instructions a time, and this is paid on every request. Database

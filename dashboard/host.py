@@ -33,7 +33,9 @@ from dashboard.hooks import calls as hookcalls
 from dashboard.hooks import specs as hookspecs
 from dashboard.hooks.calls import hook_logger
 from dashboard.hooks.discovery import load_plugin, resolve_factory
-from dashboard.pipeline.layers import ExceptionMapper, LastResortCatcher, direct_call
+from dashboard.pipeline.catcher import LastResortCatcher
+from dashboard.pipeline.direct import direct_call
+from dashboard.pipeline.mapper import ExceptionMapper
 from dashboard.pipeline.observe import RequestMeter
 from dashboard.pipeline.pathscope import ScopedRun
 from dashboard.types import StateKey, WSGIApp

@@ -1,7 +1,7 @@
 """Each request's latency histogram and its id for log lines, kept by the host's outermost layer.
 
-The last-resort catcher (:mod:`dashboard.pipeline.layers`) does both in the one layer it already is, so
-refusals by any plugin, whatever its position, are measured too. Per request it costs one
+The last-resort catcher (:mod:`dashboard.pipeline.catcher`) does both in the one layer it already
+is, so refusals by any plugin, whatever its position, are measured too. Per request it costs one
 ``perf_counter`` pair and one :class:`RequestMeter` call:
 
 * the duration runs from the call until the body is closed (a streamed report counts while it
@@ -37,8 +37,8 @@ _MAX_KEYS = 256  # (method, status class, code) combinations whose buffer is rem
 class RequestMeter:
     """Observes one finished request in ``dashboard_http_request_duration_seconds``.
 
-    Called by the host's outermost layer (:class:`dashboard.pipeline.layers.LastResortCatcher`) once
-    per request, when its body is closed, with the status line it answered and the
+    Called by the host's outermost layer (:class:`dashboard.pipeline.catcher.LastResortCatcher`)
+    once per request, when its body is closed, with the status line it answered and the
     ``perf_counter`` reading taken when the request arrived. The label set's buffer is found by
     one lookup of the raw (method, first status digit, code); only the usual methods are
     remembered, so a client sending made-up methods cannot grow that table.

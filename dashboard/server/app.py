@@ -26,7 +26,7 @@ class DashboardApplication(BaseApplication):
 
     def load(self) -> Any:
         # Importing builds the worker's one host (as with ``gunicorn dashboard.wsgi:app``).
-        from dashboard.pipeline.layers import direct_call
+        from dashboard.pipeline.direct import direct_call
         from dashboard.wsgi import app
 
         return direct_call(app)  # gunicorn calls it per request: see direct_call

@@ -12,10 +12,10 @@ from prometheus_client import REGISTRY
 from werkzeug.test import Client
 
 from dashboard import contract
-from dashboard.logs.format import JsonFormatter, RequestContextFilter, TextFormatter
-from dashboard.pipeline.observe import RequestMeter
-from dashboard.pipeline.layers import LastResortCatcher
 from dashboard.context import current_request_id
+from dashboard.logs.format import JsonFormatter, RequestContextFilter, TextFormatter
+from dashboard.pipeline.catcher import LastResortCatcher
+from dashboard.pipeline.observe import RequestMeter
 
 SERIES = "dashboard_http_request_duration_seconds_count"
 seen_ids: list[str | None] = []

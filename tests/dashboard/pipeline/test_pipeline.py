@@ -238,8 +238,7 @@ class _Produced:
         return iter(self.chunks)
 
     def close(self) -> None:
-        from dashboard.context import serving_host
-        from dashboard.context import current_request_id
+        from dashboard.context import current_request_id, serving_host
 
         self.seen.append((serving_host() is not None, current_request_id()))
 
@@ -247,7 +246,7 @@ class _Produced:
 def test_a_produced_plugin_body_is_closed_once_with_the_marks_set_and_measured_once() -> None:
     from types import SimpleNamespace
 
-    from dashboard.pipeline.layers import LastResortCatcher
+    from dashboard.pipeline.catcher import LastResortCatcher
 
     seen: list[Any] = []
     measured: list[str] = []
