@@ -26,8 +26,11 @@ _SECRET_QUERY_KEY = re.compile(r"pass|pwd|secret|token|key", re.IGNORECASE)
 _ODBC_PASSWORD = re.compile(r"(?:^|;)\s*(?:PWD|PASSWORD)\s*=\s*(\{(?:\}\}|[^}])*\}|[^;]*)",
                             re.IGNORECASE)
 #: ``scheme://user:password@host``, the password taken up to the last ``@`` (it may hold one).
-_USERINFO = re.compile(r"^(?P<head>[^:/?#]*://[^:/@?#]*:)(?P<password>.*)@(?P<tail>[^@]*)$",
+#: The scheme may hold colons (``jdbc:postgresql://``, the typo ``postgresql:psycopg://``): any
+#: text shaped like a URL with userinfo has its password masked, whatever its scheme.
+_USERINFO = re.compile(r"^(?P<head>[^/?#@\s]*://[^:/@?#]*:)(?P<password>.*)@(?P<tail>[^@]*)$",
                        re.DOTALL)
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 #: ``key=value`` pairs (possessive: one try per key, linear time); masked when the key names a
 #: credential (:data:`_SECRET_QUERY_KEY`).
 _PAIR = re.compile(r"(?<![\w.])(?P<key>[\w.]++)=(?P<value>[^&;\s]*+)")
@@ -109,11 +112,11 @@ def url_secrets(url: str) -> set[str]:
     found: set[str] = set()
     as_written = _USERINFO.match(url)
     if as_written:
-        found |= {as_written["password"], unquote(as_written["password"])}
+        found |= _spellings(as_written["password"])
     try:
         parts = urlsplit(url)
         if parts.password:
-            found |= {parts.password, unquote(parts.password)}
+            found |= _spellings(parts.password)
         for key, value in parse_qsl(parts.query, keep_blank_values=False):
             if key.lower() == "odbc_connect":
                 found |= odbc_secrets(value)
@@ -122,6 +125,16 @@ def url_secrets(url: str) -> set[str]:
     except ValueError:  # an unparseable URL still had its userinfo read above
         pass
     return {value for value in found if value}
+
+
+def _spellings(password: str) -> set[str]:
+    """A password as written, decoded, and percent-encoded with upper- and lower-case escapes:
+    an operator who pastes the URL into a reason may have written the escapes either way."""
+    decoded = unquote(password)
+    encoded = {password, quote(decoded, safe="")}
+    cased = {_PERCENT_ESCAPE.sub(lambda m, case=case: case(m[0]), text)  # type: ignore[misc]
+             for text in encoded for case in (str.upper, str.lower)}
+    return {decoded} | encoded | cased
 
 
 def odbc_secrets(connection_string: str) -> set[str]:

@@ -48,6 +48,10 @@ SECRET_CONFIGS: list[tuple[str, str, dict[str, str], str]] = [
      "Tok-16-abc"),
     ("password in a wrong-typed value", "[database]\npool_size = 'Size-Pw-17'\n"
      '[plugins.recovery]\nstore_url = "postgresql+psycopg://u:St-Pw-17b@h/x"', {}, "St-Pw-17b"),
+    ("jdbc url from env", "", {"DATABASE_URL": "jdbc:postgresql://mes:Jdbc-Pw-18@db:5432/mes"},
+     "Jdbc-Pw-18"),
+    ("scheme typo with a colon", '[database]\nurl = "postgresql:psycopg://u:Typo-Pw-19@h/db"',
+     {}, "Typo-Pw-19"),
 ]
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from dashboard.config.secrets import (
     configured_secrets,
+    mask_literals,
     mask_secret_value,
     mask_url,
     odbc_secrets,
@@ -19,6 +20,19 @@ from dashboard.config.secrets import (
 def test_url_password_decoded_and_as_written() -> None:
     assert url_secrets("postgresql+psycopg://mes:S3cr%40t-pw@127.0.0.1:1/mes") == {
         "S3cr@t-pw", "S3cr%40t-pw"}
+
+
+def test_any_url_shaped_text_has_its_password_found_and_masked() -> None:
+    for url in ("jdbc:postgresql://mes:Jdbc-pw@db:5432/mes", "postgresql:psycopg://mes:Jdbc-pw@db"):
+        assert "Jdbc-pw" in url_secrets(url)
+        assert "Jdbc-pw" not in mask_url(url) and "***" in mask_url(url)
+
+
+def test_percent_encoded_passwords_are_found_with_escapes_in_either_case() -> None:
+    secrets = url_secrets("postgresql+psycopg://mes:p%2Fss%3Aword@h/mes")
+    assert {"p/ss:word", "p%2Fss%3Aword", "p%2fss%3aword"} <= secrets
+    reason = "failover, old url had p%2fss%3aword in it"
+    assert "p%2fss%3aword" not in mask_literals(reason, secrets)
 
 
 def test_url_secret_query_values_and_odbc_password() -> None:
