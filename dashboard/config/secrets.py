@@ -132,9 +132,17 @@ def _spellings(password: str) -> set[str]:
     an operator who pastes the URL into a reason may have written the escapes either way."""
     decoded = unquote(password)
     encoded = {password, quote(decoded, safe="")}
-    cased = {_PERCENT_ESCAPE.sub(lambda m, case=case: case(m[0]), text)  # type: ignore[misc]
-             for text in encoded for case in (str.upper, str.lower)}
+    cased = {_PERCENT_ESCAPE.sub(_upper, text) for text in encoded}
+    cased |= {_PERCENT_ESCAPE.sub(_lower, text) for text in encoded}
     return {decoded} | encoded | cased
+
+
+def _upper(match: re.Match[str]) -> str:
+    return match[0].upper()
+
+
+def _lower(match: re.Match[str]) -> str:
+    return match[0].lower()
 
 
 def odbc_secrets(connection_string: str) -> set[str]:
