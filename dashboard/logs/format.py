@@ -10,6 +10,13 @@ Every line carries a UTC timestamp, the level, the pid and, inside a request, th
   request), every ``extra`` field the call passed (``code``, ``fault``, ``method`` ...), and
   ``exc_info`` with the rendered traceback when there is one.
 
+A text line is one event: control characters (CR, LF, ESC, every other C0 and C1 character, DEL
+and the Unicode line separators) in the message and the request id are written as escapes
+(``\\n``, ``\\x1b``), so a value that reached a message (a reason read from Redis, a header, a
+path) cannot start a forged line. A traceback keeps its own line breaks (it follows the event's
+line, as Python prints it) with every other control character escaped. JSON lines need no such
+care: :func:`json.dumps` escapes them.
+
 Both read what the redaction filter left on the record: the message rendered and masked
 (``msg`` with no ``args``), the traceback masked in ``exc_text``, the extras masked in place.
 Formatters run after handler filters, so the order is: context filter adds the id, redaction
@@ -28,6 +35,22 @@ from dashboard.contract import epoch_timestamp
 #: Attributes every LogRecord has; anything else came from ``extra`` or a filter.
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
     "message", "asctime", "taskName", "request_id"}
+
+
+def _escapes(codepoints: list[int]) -> dict[int, str]:
+    return {code: repr(chr(code))[1:-1] if code < 0x100 else f"\\u{code:04x}"
+            for code in codepoints}
+
+
+#: What :meth:`str.translate` replaces in a text line's message: every control character.
+_LINE_ESCAPES = _escapes([*range(0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029])
+#: In a traceback, the same but its line breaks, which are its structure.
+_TRACEBACK_ESCAPES = {code: text for code, text in _LINE_ESCAPES.items() if code != 0x0A}
+
+
+def one_line(text: str) -> str:
+    """``text`` with its control characters escaped: it cannot break or forge a log line."""
+    return text.translate(_LINE_ESCAPES)
 
 
 class RequestContextFilter(logging.Filter):
@@ -54,11 +77,12 @@ class TextFormatter(logging.Formatter):
         rid = getattr(record, "request_id", None)
         if rid:
             line += f" request_id={rid}"
+        line = line.translate(_LINE_ESCAPES)
         text = _exception_text(self, record)
         if text:
-            line += "\n" + text
+            line += "\n" + text.translate(_TRACEBACK_ESCAPES)
         if record.stack_info:
-            line += "\n" + self.formatStack(record.stack_info)
+            line += "\n" + self.formatStack(record.stack_info).translate(_TRACEBACK_ESCAPES)
         return line
 
 
