@@ -16,9 +16,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from dashboard import contract, hookimpl
-from dashboard.checks import CheckResult, Recommendation
-from dashboard.config.problems import ConfigError, ConfigProblem
+from dashboard import (
+    CheckResult,
+    ConfigError,
+    ConfigProblem,
+    ErrorCode,
+    Recommendation,
+    hookimpl,
+    register_error_code,
+)
 from dashboard.plugins.admission.metering import PrometheusEvents, publish_limit
 from dashboard.plugins.admission.middleware import OVERLOADED, AdmissionMiddleware
 from dashboard.plugins.admission.settings import AdmissionSettings, config_problems
@@ -26,9 +32,9 @@ from dashboard.plugins.admission.state import ADMISSION, SECTION, AdmissionState
 from dashboard.plugins.admission.throttle import pressure_reasons
 
 if TYPE_CHECKING:
-    from dashboard.types import Host, WSGIApp
+    from dashboard import Host, WSGIApp
 
-OVERLOADED_CODE = contract.ErrorCode(
+OVERLOADED_CODE = ErrorCode(
     OVERLOADED, 503, True, "The server is at capacity; try again shortly.")
 
 
@@ -49,7 +55,7 @@ def dashboard_configure(host: Host) -> None:
     problems = config_problems(settings, threads)
     if problems:
         raise ConfigError([ConfigProblem(path, message) for path, message in problems])
-    contract.register_error_code(OVERLOADED_CODE)
+    register_error_code(OVERLOADED_CODE)
     max_latency = host.settings.database.call_timeout_ms / 1000.0
     host.state(ADMISSION, lambda: build_state(settings, threads, host.clock, max_latency))
 

@@ -31,7 +31,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dashboard.clock import Clock
+from dashboard import Clock
 from dashboard.plugins.admission.limits import LimitPolicy
 
 TYPICAL_WINDOW = 16  # latencies whose median is the typical latency behind Retry-After

@@ -9,8 +9,7 @@ import contextlib
 import threading
 from collections.abc import Callable
 
-from dashboard.metrics import batch as histbatch
-from dashboard.metrics.series import series
+from dashboard import register_flush, series
 
 
 class PrometheusEvents:
@@ -29,7 +28,7 @@ class PrometheusEvents:
         self._in_flight = in_flight
         self._published = 0
         self._lock = threading.Lock()
-        histbatch.register(self)
+        register_flush(self)
 
     def flush(self) -> None:
         with self._lock:

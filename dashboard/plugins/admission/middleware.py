@@ -18,10 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from dashboard import contract
-from dashboard.pipeline.closing import PRODUCED, ClosingBody
+from dashboard import PRODUCED, ClosingBody, StartResponse, WSGIApp, WSGIEnviron, error_response
 from dashboard.plugins.admission.limiter import Limiter
-from dashboard.types import StartResponse, WSGIApp, WSGIEnviron
 
 OVERLOADED = "OVERLOADED"
 
@@ -69,6 +67,6 @@ class AdmissionMiddleware:
 
     def _overloaded(self, environ: WSGIEnviron, start_response: StartResponse) -> Any:
         self.events.rejected()
-        response = contract.error_response(environ, OVERLOADED,
+        response = error_response(environ, OVERLOADED,
                                            retry_after=self.limiter.retry_after())
         return response(environ, start_response)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator, model_validator
 
-from dashboard.config.sections import SectionModel
-from dashboard.contract import CONTROL_PATH_PREFIXES
+from dashboard import CONTROL_PATH_PREFIXES, SectionModel
 
 
 class AdmissionSettings(SectionModel):

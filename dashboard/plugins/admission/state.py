@@ -6,12 +6,11 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from dashboard.clock import Clock
+from dashboard import Clock, StateKey
 from dashboard.plugins.admission.limiter import Limiter
 from dashboard.plugins.admission.limits import FixedLimit, GradientLimit, LimitPolicy
 from dashboard.plugins.admission.settings import AdmissionSettings, effective_max
 from dashboard.plugins.admission.throttle import throttled_ceiling
-from dashboard.types import StateKey
 
 if TYPE_CHECKING:
     from collections.abc import Callable

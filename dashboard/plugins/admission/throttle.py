@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from dashboard.checks import CheckResult
+from dashboard import CheckResult
 
 
 def pressure_reasons(checks: Mapping[str, CheckResult]) -> list[str]:

@@ -19,15 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
-from dashboard import contract, hookimpl
-from dashboard.db.faults import classify
+from dashboard import PreparedError, classify, hookimpl, prepared_error
 from dashboard.plugins.degradation.deadline import bound_pre_ping, install_statement_deadlines
 from dashboard.plugins.degradation.disconnects import install_disconnect_marker
 from dashboard.plugins.degradation.mapping import answer_for
 from dashboard.plugins.degradation.settings import DegradationSettings
 
 if TYPE_CHECKING:
-    from dashboard.types import Host
+    from dashboard import Host
 
 SECTION = "degradation"
 
@@ -53,11 +52,11 @@ def dashboard_engine_created(host: Host, engine: Engine) -> None:
 
 @hookimpl
 def dashboard_map_exception(exc: BaseException, environ: Mapping[str, Any], host: Host
-                            ) -> contract.PreparedError | None:
+                            ) -> PreparedError | None:
     fault = classify(exc)
     if fault is None:
         return None
     answer = answer_for(fault, host.plugin_settings(SECTION, DegradationSettings))
-    return contract.prepared_error(environ,  # type: ignore[arg-type]  # the WSGI environ dict
-                                   answer.code, answer.message, retry_after=answer.retry_after,
-                                   retryable=answer.retryable)
+    return prepared_error(environ,  # type: ignore[arg-type]  # the WSGI environ dict
+                          answer.code, answer.message, retry_after=answer.retry_after,
+                          retryable=answer.retryable)

@@ -17,8 +17,7 @@ from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 
-from dashboard.db.faults import Fault, classify
-from dashboard.once import once
+from dashboard import Fault, classify, once
 
 
 @once

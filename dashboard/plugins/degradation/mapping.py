@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dashboard.db.faults import Fault
+from dashboard import Fault
 from dashboard.plugins.degradation.settings import DegradationSettings
 
 

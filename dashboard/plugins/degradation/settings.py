@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from dashboard.config.sections import SectionModel
+from dashboard import SectionModel
 
 DAY = 86_400
 

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dashboard import hookimpl
-from dashboard.checks import CheckResult
+from dashboard import CheckResult, hookimpl
 from dashboard.plugins.fallback.settings import FallbackSettings
 from dashboard.plugins.fallback.state import FALLBACK, SECTION, FallbackState
 
 if TYPE_CHECKING:
-    from dashboard.types import Host, WSGIApp
+    from dashboard import Host, WSGIApp
 
 
 def _state(host: Host) -> FallbackState:

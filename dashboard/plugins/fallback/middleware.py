@@ -25,8 +25,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from dashboard.contract import CONTROL_PATH_PREFIXES
-from dashboard.pipeline.closing import PRODUCED, close_body
+from dashboard import CONTROL_PATH_PREFIXES, PRODUCED, WSGIApp, close_body
 from dashboard.plugins.fallback.keeping import json_typed
 from dashboard.plugins.fallback.standin import (
     MAX_ERROR_BODY_BYTES,
@@ -35,7 +34,6 @@ from dashboard.plugins.fallback.standin import (
     stand_in,
 )
 from dashboard.plugins.fallback.store import MAX_BODY_BYTES, KeptAnswer
-from dashboard.types import WSGIApp
 
 _MAX_PATHS = 4096
 _WILDCARD = re.compile(r"[*?\[]")  # what starts fnmatch's special syntax

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from dashboard import contract
+from dashboard import REQUEST_ID_HEADER, request_id, utc_timestamp
 from dashboard.plugins.fallback.store import KeptAnswer
 
 #: The answers a kept success may stand in for (CONTRACT §12).
@@ -61,10 +61,10 @@ def stand_in(kept: KeptAnswer, degraded: Degraded, environ: dict[str, Any], now:
         return None
     meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else {}
     age = round(max(0.0, now - kept.stored_at), 3)  # Age is its whole seconds: the same age
-    rid = contract.request_id(environ)
-    meta = {**meta, "timestamp": contract.utc_timestamp(), "request_id": rid,
+    rid = request_id(environ)
+    meta = {**meta, "timestamp": utc_timestamp(), "request_id": rid,
             "stale": True,
-            "stale_since": contract.utc_timestamp(datetime.fromtimestamp(kept.stored_at, UTC)),
+            "stale_since": utc_timestamp(datetime.fromtimestamp(kept.stored_at, UTC)),
             "age_seconds": age,
             "degraded_code": degraded.code,
             "retry_after_seconds": degraded.retry_after_seconds}
@@ -72,5 +72,5 @@ def stand_in(kept: KeptAnswer, degraded: Degraded, environ: dict[str, Any], now:
                       separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
                ("Cache-Control", "no-store"), ("Age", str(int(age))),
-               (contract.REQUEST_ID_HEADER, rid)]
+               (REQUEST_ID_HEADER, rid)]
     return body, headers

@@ -8,14 +8,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from dashboard.checks import CheckResult
-from dashboard.contract import plain_number
-from dashboard.metrics.series import series
+from dashboard import CheckResult, StateKey, plain_number, series
 from dashboard.plugins.fallback.middleware import FallbackMiddleware, RequestFilter, WSGIApp
 from dashboard.plugins.fallback.settings import FallbackSettings
 from dashboard.plugins.fallback.store import AnswerStore
 from dashboard.plugins.fallback.writer import AnswerWriter
-from dashboard.types import StateKey
 
 SECTION = "fallback"
 STORE_DIR = "fallback"

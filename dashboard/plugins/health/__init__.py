@@ -24,9 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
-from dashboard import hookimpl
-from dashboard.checks import CheckResult, Recommendation
-from dashboard.hooks.resilience import collect_thresholds
+from dashboard import CheckResult, Recommendation, collect_thresholds, hookimpl
 from dashboard.plugins.health import prometheus
 from dashboard.plugins.health.middleware import HealthEndpoints
 from dashboard.plugins.health.payload import restart_policy
@@ -36,7 +34,7 @@ from dashboard.plugins.health.settings import HealthSettings
 from dashboard.plugins.health.state import HEALTH, SECTION, state_of
 
 if TYPE_CHECKING:
-    from dashboard.types import Host, WSGIApp
+    from dashboard import Host, WSGIApp
 
 
 @hookimpl

@@ -26,9 +26,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from dashboard.checks import CheckResult
-from dashboard.clock import Clock
-from dashboard.periodic import PeriodicThread
+from dashboard import CheckResult, Clock, PeriodicThread
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from dashboard.clock import Clock
+from dashboard import Clock
 
 T = TypeVar("T")
 

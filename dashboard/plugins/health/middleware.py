@@ -22,15 +22,21 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
-from dashboard import contract
-from dashboard.metrics.series import series
+from dashboard import (
+    StartResponse,
+    WSGIApp,
+    WSGIEnviron,
+    error_response,
+    json_response,
+    plain_number,
+    series,
+)
 from dashboard.plugins.health import prometheus
 from dashboard.plugins.health.payload import build_payload, failure_payload
 from dashboard.plugins.health.state import HealthState
-from dashboard.types import StartResponse, WSGIApp, WSGIEnviron
 
 if TYPE_CHECKING:
-    from dashboard.types import Host
+    from dashboard import Host
 
 logger = logging.getLogger("dashboard.health")
 NO_STORE = {"Cache-Control": "no-store"}
@@ -62,7 +68,7 @@ class HealthEndpoints:
         if route is None:
             return self.app(environ, start_response)
         if environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
-            response = contract.error_response(environ, "METHOD_NOT_ALLOWED")
+            response = error_response(environ, "METHOD_NOT_ALLOWED")
             response.headers["Allow"] = "GET, HEAD"
         else:
             response = route()
@@ -77,24 +83,24 @@ class HealthEndpoints:
             if answer.hit:
                 series().health_cache_hits.inc()
             cache = {"hit": answer.hit, "age_seconds": round(answer.age_seconds, 3),
-                     "ttl_seconds": contract.plain_number(memo.ttl_seconds)}
+                     "ttl_seconds": plain_number(memo.ttl_seconds)}
         except Exception as error:
             logger.exception("health payload could not be computed")
             payload = failure_payload(error, self.host)
             cache = {"hit": False, "age_seconds": 0.0,
-                     "ttl_seconds": contract.plain_number(memo.ttl_seconds)}
+                     "ttl_seconds": plain_number(memo.ttl_seconds)}
         payload = _with_cache(payload, cache)
         status = 503 if payload["status"] == "unhealthy" else 200
-        return contract.json_response(payload, status, dict(NO_STORE))
+        return json_response(payload, status, dict(NO_STORE))
 
     def _livez(self) -> Response:
-        return contract.json_response({"status": "alive", "worker_pid": os.getpid()}, 200,
+        return json_response({"status": "alive", "worker_pid": os.getpid()}, 200,
                                       dict(NO_STORE))
 
     def _readyz(self) -> Response:
         ready = self.state.readiness.ready
         body = {"status": "ready" if ready else "draining", "worker_pid": os.getpid()}
-        return contract.json_response(body, 200 if ready else 503, dict(NO_STORE))
+        return json_response(body, 200 if ready else 503, dict(NO_STORE))
 
     def _metrics(self) -> Response:
         try:

@@ -23,13 +23,17 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from dashboard.checks import CheckResult
-from dashboard.contract import utc_timestamp
-from dashboard.hooks.calls import first_answer
-from dashboard.hooks.resilience import collect_checks, resilience_block, strongest_vote
+from dashboard import (
+    CheckResult,
+    collect_checks,
+    first_answer,
+    resilience_block,
+    strongest_vote,
+    utc_timestamp,
+)
 
 if TYPE_CHECKING:
-    from dashboard.types import Host
+    from dashboard import Host
 
 REASON_PRIORITY = ("database_unreachable", "circuit_breaker_open", "db_pool_saturated",
                    "restart_churn_exceeded")

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dashboard.checks import CheckResult
-from dashboard.db.pool import pool_figures, saturation_status
+from dashboard import CheckResult, pool_figures, saturation_status
 
 POOL_SATURATED = "db_pool_saturated"
 

@@ -34,10 +34,14 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from dashboard.checks import CheckResult
-from dashboard.config.sections import DatabaseSection
-from dashboard.db.engine import build_engine, exclude_from_observation, socket_fileno
-from dashboard.db.faults import classify
+from dashboard import (
+    CheckResult,
+    DatabaseSection,
+    build_engine,
+    classify,
+    exclude_from_observation,
+    socket_fileno,
+)
 
 PROBE_SQL = "SELECT 1 AS dashboard_health_probe"
 DATABASE_UNREACHABLE = "database_unreachable"

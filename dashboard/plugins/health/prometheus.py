@@ -15,31 +15,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from dashboard.contract import DEGRADED_CODES
-from dashboard.metrics import series as host_metrics
-from dashboard.metrics.series import RESTART_SOURCES, multiprocess_enabled, series
+from dashboard import DEGRADED_CODES, RESTART_SOURCES, prime_metrics, render_metrics, series
 
 __all__ = ["RESTART_SOURCES", "mark_worker_dead", "prime_series", "render", "track_pool"]
 
 
 def prime_series() -> Any:
     """Create every series and the label values clients expect, so a scrape lists them at 0."""
-    return host_metrics.prime(DEGRADED_CODES)
+    return prime_metrics(DEGRADED_CODES)
 
 
 def render(pool: Any) -> tuple[bytes, str]:
     """The exposition text and its content type; ``pool`` is this worker's live pool."""
-    from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
-
     metrics = prime_series()
     checked_out = getattr(pool, "checkedout", None)
     if checked_out is not None:
         metrics.pool_checked_out.set(checked_out())
-    if multiprocess_enabled():
-        from dashboard.metrics.files import render_multiprocess
-
-        return render_multiprocess(), CONTENT_TYPE_LATEST
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    return render_metrics()
 
 
 def mark_worker_dead(pid: int) -> None:
@@ -48,9 +40,9 @@ def mark_worker_dead(pid: int) -> None:
     The host's ``child_exit`` does this too, whether or not this plugin is enabled; doing it
     twice is harmless.
     """
-    from dashboard.metrics.files import retire_process
+    from dashboard import retire_worker_metrics
 
-    retire_process(pid)
+    retire_worker_metrics(pid)
 
 
 def track_pool(pool: Any) -> None:

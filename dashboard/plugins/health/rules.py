@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dashboard.checks import CheckResult, Recommendation
+from dashboard import CheckResult, Recommendation
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from dashboard.config.sections import SectionModel
+from dashboard import SectionModel
 
 
 class HealthSettings(SectionModel):

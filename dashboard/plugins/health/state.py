@@ -9,16 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from dashboard import StateKey
 from dashboard.plugins.health.background import BackgroundProbe
 from dashboard.plugins.health.memo import SingleFlightMemo
 from dashboard.plugins.health.probe import DatabaseProbe
 from dashboard.plugins.health.readiness import Readiness
 from dashboard.plugins.health.rules import PressureClock
 from dashboard.plugins.health.settings import HealthSettings
-from dashboard.types import StateKey
 
 if TYPE_CHECKING:
-    from dashboard.types import Host
+    from dashboard import Host
 
 SECTION = "health"
 

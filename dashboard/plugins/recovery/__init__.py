@@ -17,18 +17,24 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard import contract, hookimpl
-from dashboard.checks import CheckResult
+from dashboard import (
+    ERROR_CODES,
+    CheckResult,
+    ErrorCode,
+    hookimpl,
+    plain_number,
+    register_error_code,
+)
 from dashboard.plugins.recovery.admin import AdminApi
 from dashboard.plugins.recovery.settings import RecoverySettings
 from dashboard.plugins.recovery.state import RECOVERY, SECTION, recovery_of
 from dashboard.plugins.recovery.watchdog import Watchdog
 
 if TYPE_CHECKING:
-    from dashboard.types import Host, WSGIApp
+    from dashboard import Host, WSGIApp
 
 STORE_UNAVAILABLE = "restart_store_unavailable"
-HISTORY_UNAVAILABLE = contract.ErrorCode(
+HISTORY_UNAVAILABLE = ErrorCode(
     "RESTART_HISTORY_UNAVAILABLE", 503, True,
     "The restart history store does not answer; retry later, or restart with override and "
     "acknowledge.")
@@ -56,8 +62,8 @@ def dashboard_settings_model() -> tuple[str, type[RecoverySettings]]:
 
 @hookimpl
 def dashboard_configure(host: Host) -> None:
-    if HISTORY_UNAVAILABLE.code not in contract.ERROR_CODES:
-        contract.register_error_code(HISTORY_UNAVAILABLE)
+    if HISTORY_UNAVAILABLE.code not in ERROR_CODES:
+        register_error_code(HISTORY_UNAVAILABLE)
     recovery_of(host)
 
 
@@ -85,10 +91,10 @@ def dashboard_restart_policy(host: Host) -> dict[str, Any] | None:
 def dashboard_resilience_thresholds(host: Host) -> dict[str, float | int]:
     settings = recovery_of(host).settings
     return {
-        "restart_churn_window_seconds": contract.plain_number(settings.churn_window_seconds),
+        "restart_churn_window_seconds": plain_number(settings.churn_window_seconds),
         "restart_churn_threshold": settings.churn_threshold,
-        "restart_cooldown_seconds": contract.plain_number(settings.cooldown_seconds),
-        "auto_recover_after_seconds": contract.plain_number(settings.auto_recover_after_seconds),
+        "restart_cooldown_seconds": plain_number(settings.cooldown_seconds),
+        "auto_recover_after_seconds": plain_number(settings.auto_recover_after_seconds),
     }
 
 

@@ -20,9 +20,16 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
-from dashboard.config.secrets import configured_secrets, mask_literals
-from dashboard.contract import error_response, success_response, utc_timestamp
-from dashboard.hooks.resilience import collect_checks, resilience_block, strongest_vote
+from dashboard import (
+    collect_checks,
+    configured_secrets,
+    error_response,
+    mask_literals,
+    resilience_block,
+    strongest_vote,
+    success_response,
+    utc_timestamp,
+)
 from dashboard.plugins.recovery import readings
 from dashboard.plugins.recovery.body import BadRequest, parse_json_object, read_body
 from dashboard.plugins.recovery.breakerctl import BreakerControl
@@ -30,8 +37,8 @@ from dashboard.plugins.recovery.restarts import RestartRequest, master_pid, mast
 from dashboard.plugins.recovery.store import Heartbeat, RestartRecord
 
 if TYPE_CHECKING:
+    from dashboard import Host, StartResponse, WSGIApp, WSGIEnviron
     from dashboard.plugins.recovery.state import Recovery
-    from dashboard.types import Host, StartResponse, WSGIApp, WSGIEnviron
 
 PREFIX = "/admin/api/"
 HISTORY_SHOWN = 50

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
-from dashboard.contract import utc_timestamp
+from dashboard import utc_timestamp
 
 AUDIT_FILE_MODE = 0o640
 

@@ -19,7 +19,7 @@ import json
 import re
 from typing import Any
 
-from dashboard.types import WSGIEnviron
+from dashboard import WSGIEnviron
 
 MAX_BODY_BYTES = 16 * 1024
 MAX_DEPTH = 32

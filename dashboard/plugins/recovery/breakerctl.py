@@ -23,15 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
-from dashboard.config.secrets import configured_secrets, mask_literals
-from dashboard.contract import error_response, success_response
-from dashboard.hooks.calls import ask_each
+from dashboard import ask_each, configured_secrets, error_response, mask_literals, success_response
 from dashboard.plugins.recovery.audit import BreakerAuditRecord
 from dashboard.plugins.recovery.body import BadRequest, parse_json_object, read_body
 
 if TYPE_CHECKING:
+    from dashboard import WSGIEnviron
     from dashboard.plugins.recovery.state import Recovery
-    from dashboard.types import WSGIEnviron
 
 ACTIONS = ("force_open", "disable", "reset")
 TIMED_ACTIONS = ("force_open", "disable")

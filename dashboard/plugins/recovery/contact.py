@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 
-from dashboard.clock import Clock
+from dashboard import Clock
 
 #: The policy is unknown after this many ``store_timeout_ms`` without an answer.
 SILENCE_FACTOR = 3

@@ -12,8 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from dashboard.clock import Clock
-from dashboard.periodic import PeriodicThread
+from dashboard import Clock, PeriodicThread
 from dashboard.plugins.recovery.store import Heartbeat, RestartStore
 
 #: Missed beats after which a worker is no longer listed.

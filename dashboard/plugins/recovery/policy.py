@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from dashboard.contract import plain_number, utc_timestamp
+from dashboard import plain_number, utc_timestamp
 
 if TYPE_CHECKING:
     from dashboard.plugins.recovery.settings import RecoverySettings

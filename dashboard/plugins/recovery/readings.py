@@ -10,16 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from dashboard.checks import CheckResult
-from dashboard.db.pool import pool_figures as live_pool_figures
-from dashboard.db.pool import saturation_status
-from dashboard.hooks.resilience import collect_thresholds
+from dashboard import CheckResult, collect_thresholds, saturation_status
+from dashboard import pool_figures as live_pool_figures
 
 #: A pool with every connection checked out: full, whatever anyone's thresholds are.
 FULL = 1.0
 
 if TYPE_CHECKING:
-    from dashboard.types import Host
+    from dashboard import Host
 
 
 def breaker_state(checks: Mapping[str, CheckResult]) -> str | None:

@@ -24,8 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from dashboard.clock import Clock
-from dashboard.periodic import PeriodicThread
+from dashboard import Clock, PeriodicThread
 from dashboard.plugins.recovery.contact import StoreContact
 from dashboard.plugins.recovery.policy import PolicyVerdict, RestartPolicy, unknown_verdict
 from dashboard.plugins.recovery.spool import RestartSpool

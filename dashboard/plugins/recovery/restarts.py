@@ -23,8 +23,7 @@ from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard.clock import Clock
-from dashboard.context import MASTER_PID_ENV
+from dashboard import MASTER_PID_ENV, Clock
 from dashboard.plugins.recovery.audit import AuditLog, AuditRecord
 from dashboard.plugins.recovery.contact import StoreContact
 from dashboard.plugins.recovery.policy import PolicyVerdict, RestartPolicy, unknown_verdict
@@ -301,7 +300,7 @@ class Restarts:
 def count_restart(source: str) -> None:
     """``dashboard_worker_restarts_total{source}``; metrics must never break a restart."""
     try:
-        from dashboard.metrics.series import series
+        from dashboard import series
 
         series().worker_restarts.labels(source=source).inc()
     except Exception:  # pragma: no cover - defensive

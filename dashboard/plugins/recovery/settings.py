@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import Field, field_validator
 
-from dashboard.config.sections import SectionModel, check_database_url
+from dashboard import SectionModel, check_database_url
 
 DAY = 86_400
 WEEK = 7 * DAY

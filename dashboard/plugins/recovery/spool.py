@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from dashboard.contract import utc_timestamp
+from dashboard import utc_timestamp
 from dashboard.plugins.recovery.store import RestartRecord
 
 SPOOL_NAME = "recovery-spool.jsonl"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard.hooks.resilience import collect_checks, strongest_vote
+from dashboard import StateKey, collect_checks, config_problems_on_disk, strongest_vote
 from dashboard.plugins.recovery import readings
 from dashboard.plugins.recovery.audit import AuditLog
 from dashboard.plugins.recovery.contact import StoreContact
@@ -29,11 +29,9 @@ from dashboard.plugins.recovery.settings import RecoverySettings
 from dashboard.plugins.recovery.spool import RestartSpool
 from dashboard.plugins.recovery.store import Heartbeat, RestartStore, store_engine
 from dashboard.plugins.recovery.watchdog import Watchdog
-from dashboard.server import reload_guard
-from dashboard.types import StateKey
 
 if TYPE_CHECKING:
-    from dashboard.types import Host
+    from dashboard import Host
 
 logger = logging.getLogger("dashboard.recovery")
 SECTION = "recovery"
@@ -172,7 +170,7 @@ def disk_config_check(host: Host) -> ConfigCheck | None:
     for a host built from settings in memory (tests), which has no file a reload re-reads."""
     if host.settings.config_path is None:
         return None
-    return lambda: [reload_guard.describe(problem) for problem in reload_guard.config_problems()]
+    return config_problems_on_disk
 
 
 def recovery_of(host: Host) -> Recovery:

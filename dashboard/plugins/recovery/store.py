@@ -43,7 +43,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.types import TypeDecorator
 
-from dashboard.db.engine import exclude_from_observation
+from dashboard import exclude_from_observation
 from dashboard.plugins.recovery.deadline import StoreDeadlines
 
 #: Rows kept in the restart history; the admin API shows the newest 50 of them.

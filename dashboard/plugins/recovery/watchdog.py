@@ -24,8 +24,7 @@ from typing import TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard.clock import Clock
-from dashboard.periodic import PeriodicThread
+from dashboard import Clock, PeriodicThread
 from dashboard.plugins.recovery.contact import StoreContact
 from dashboard.plugins.recovery.restarts import Reloader, RestartOutcome, RestartRequest, Restarts
 from dashboard.plugins.recovery.store import Heartbeat

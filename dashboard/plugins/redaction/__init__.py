@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dashboard import hookimpl
-from dashboard.config.secrets import configured_secrets
+from dashboard import configured_secrets, hookimpl
 from dashboard.plugins.redaction.filter import RedactingFilter
 from dashboard.plugins.redaction.install import active_filter, install, uninstall
 from dashboard.plugins.redaction.literals import literal_forms
@@ -21,7 +20,7 @@ from dashboard.plugins.redaction.redactor import Redactor
 from dashboard.plugins.redaction.settings import RedactionSettings
 
 if TYPE_CHECKING:
-    from dashboard.types import Host
+    from dashboard import Host
 
 SECTION = "redaction"
 

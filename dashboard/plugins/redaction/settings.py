@@ -6,7 +6,7 @@ import re
 
 from pydantic import Field, field_validator
 
-from dashboard.config.sections import SectionModel
+from dashboard import SectionModel
 
 
 class RedactionSettings(SectionModel):
