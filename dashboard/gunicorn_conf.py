@@ -74,7 +74,8 @@ if not globals().get("_bind_checked"):  # once: on a reload the master itself ho
 bind = _settings.server.bind
 workers = _settings.server.workers
 threads = _settings.server.threads
-worker_class = "gthread"
+worker_class = "dashboard.server.worker.HeadFirstWorker"  # gthread, heads read by the poller
+header_timeout = _settings.server.header_timeout  # read by that worker (not a gunicorn setting)
 timeout = _settings.server.timeout
 graceful_timeout = _settings.server.graceful_timeout
 accesslog = "-"

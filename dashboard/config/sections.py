@@ -130,6 +130,8 @@ class ServerSection(SectionModel):
                          "killed (1..86400).")
     graceful_timeout: int = Field(30, ge=1, le=86400, description="Seconds in-flight requests "
                                   "get on reload (1..86400).")
+    header_timeout: float = Field(10, gt=0, le=3600, description="Seconds a client has to send "
+                                  "a request head; then the connection is dropped (>0..3600).")
 
     @field_validator("bind")
     @classmethod
