@@ -1,8 +1,8 @@
 """The one place responses are shaped: envelope, error codes, ``Retry-After`` and request ids.
 
 Clients (the ``MesApi`` browser client, monitors, scripts) depend on these names and shapes; see
-CONTRACT.md §3. Anything that answers a JSON API request builds its response here, so the envelope
-cannot drift between plugins.
+docs/api/responses.md. Anything that answers a JSON API request builds its response here, so the
+envelope cannot drift between plugins.
 """
 
 from __future__ import annotations
@@ -48,6 +48,9 @@ _CODES = [
               "The database is failing; requests are paused until it recovers."),
     ErrorCode("DB_QUERY_TIMEOUT", 504, True, "The database query took too long."),
     ErrorCode("DB_CONNECTION_FAILED", 503, True, "The database cannot be reached."),
+    ErrorCode("DB_CONFLICT", 503, True,
+              "The database stopped this request to resolve a conflict with another; "
+              "try again."),
     ErrorCode("DB_QUERY_ERROR", 500, False, "The database rejected the query."),
     ErrorCode("INTERNAL_ERROR", 500, False, "An internal error occurred."),
     ErrorCode("VALIDATION_ERROR", 400, False, "The request is not valid."),
@@ -67,7 +70,8 @@ ERROR_CODES: dict[str, ErrorCode] = {c.code: c for c in _CODES}
 
 #: Codes a client should slow down for and retry (the ``MesApi`` client's "degraded" codes).
 DEGRADED_CODES = frozenset(
-    {"DB_POOL_EXHAUSTED", "CIRCUIT_BREAKER_OPEN", "DB_QUERY_TIMEOUT", "DB_CONNECTION_FAILED"}
+    {"DB_POOL_EXHAUSTED", "CIRCUIT_BREAKER_OPEN", "DB_QUERY_TIMEOUT", "DB_CONNECTION_FAILED",
+     "DB_CONFLICT"}
 )
 
 

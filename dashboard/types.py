@@ -91,13 +91,16 @@ class Fault(enum.Enum):
     QUERY_TIMEOUT = "query_timeout"
     CONNECTION_FAILED = "connection_failed"
     AUTH_FAILED = "auth_failed"
+    #: Deadlock, serialization failure or lock wait timeout: the database is up, a retry passes.
+    CONFLICT = "conflict"
     QUERY_ERROR = "query_error"
 
     @property
     def is_availability_failure(self) -> bool:
         """Does this fault say the database is unavailable (what a circuit breaker counts)?
 
-        A rejected password or an app's bad SQL says nothing about availability.
+        A rejected password, a conflict between transactions or an app's bad SQL says nothing
+        about availability.
         """
         return self in (Fault.POOL_EXHAUSTED, Fault.QUERY_TIMEOUT, Fault.CONNECTION_FAILED)
 

@@ -2,7 +2,11 @@
 
 Every dialect says "the server went away" or "the statement was cancelled" differently: SQLSTATE
 codes on PostgreSQL, numeric codes on MySQL, ``ORA-``/``DPY-`` prefixes on Oracle, message text on
-SQLite. The host owns this table so that the breaker (which counts faults) and the degradation
+SQLite. A conflict between transactions (deadlock, serialization failure, lock wait timeout) is
+its own fault: the database is up and a retry passes, so clients are told to retry and the breaker
+does not count it (see docs/api/responses.md).
+
+The host owns this table so that the breaker (which counts faults) and the degradation
 plugin (which answers them) agree without importing each other. Only the code is read from a
 driver's message, never shown.
 """
@@ -19,6 +23,8 @@ __all__ = ["DbOutcome", "Fault", "classify"]
 
 
 _PG_TIMEOUT = {"57014"}
+# 40P01 deadlock detected, 40001 serialization failure, 55P03 lock not available (lock_timeout).
+_PG_CONFLICT = {"40P01", "40001", "55P03"}
 _PG_AUTH = {"28P01", "28000"}
 # 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now, 57P04 database dropped,
 # 57P05 idle session timeout, 25P03 idle-in-transaction timeout (both end the session),
@@ -27,12 +33,16 @@ _PG_CONNECTION = {"57P01", "57P02", "57P03", "57P04", "57P05", "25P03", "53300"}
 _MYSQL_TIMEOUT = {3024, 1317, 1969}
 _MYSQL_CONNECTION = {2002, 2003, 2005, 2006, 2013, 2055, 4031, 1053, 1040}
 _MYSQL_AUTH = {1045}
+_MYSQL_CONFLICT = {1213, 1205}  # ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT
 _ORACLE_TIMEOUT = {"ORA-01013", "DPY-4024", "DPI-1067"}
 _ORACLE_CONNECTION = {"ORA-12514", "ORA-12541", "ORA-03113", "ORA-03114", "ORA-03135",
                       "ORA-00028", "ORA-12170", "ORA-12543", "ORA-12537", "ORA-12528",
                       "ORA-01033", "ORA-01034", "ORA-01089", "DPY-6005", "DPY-6000",
                       "DPY-4011", "DPI-1080"}
 _ORACLE_AUTH = {"ORA-01017"}
+_ORACLE_CONFLICT = {"ORA-00060"}  # deadlock detected while waiting for resource
+# SQLite's busy timeout ran out on another connection's lock ("database is locked").
+_SQLITE_BUSY_CODES = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED (primary codes of extended ones)
 _ORACLE_CODE = re.compile(r"\b(ORA|DPY|DPI)-\d{4,5}\b")
 _DRIVER_MODULES = frozenset({"psycopg", "psycopg2", "sqlite3", "pymysql", "MySQLdb", "mysql",
                              "oracledb", "cx_Oracle", "pyodbc", "asyncpg"})  # one hash lookup
@@ -75,6 +85,8 @@ def _classify_driver_error(orig: BaseException) -> Fault | None:
     if isinstance(sqlstate, str):
         if sqlstate in _PG_TIMEOUT:
             return Fault.QUERY_TIMEOUT
+        if sqlstate in _PG_CONFLICT:
+            return Fault.CONFLICT
         if sqlstate in _PG_AUTH:
             return Fault.AUTH_FAILED
         if sqlstate.startswith("08") or sqlstate in _PG_CONNECTION:
@@ -116,6 +128,9 @@ def _classify_sqlite(orig: BaseException) -> Fault | None:
         return Fault.QUERY_TIMEOUT
     if "unable to open database" in text or "disk i/o error" in text:
         return Fault.CONNECTION_FAILED
+    code = getattr(orig, "sqlite_errorcode", None)
+    if (isinstance(code, int) and code & 0xFF in _SQLITE_BUSY_CODES) or "is locked" in text:
+        return Fault.CONFLICT
     return None
 
 
@@ -125,6 +140,8 @@ def _classify_mysql(orig: BaseException) -> Fault | None:
         return Fault.QUERY_TIMEOUT
     if code in _MYSQL_AUTH:
         return Fault.AUTH_FAILED
+    if code in _MYSQL_CONFLICT:
+        return Fault.CONFLICT
     if code in _MYSQL_CONNECTION:
         return Fault.CONNECTION_FAILED
     return None
@@ -136,6 +153,8 @@ def _classify_oracle(orig: BaseException) -> Fault | None:
         return Fault.QUERY_TIMEOUT
     if codes & _ORACLE_AUTH:
         return Fault.AUTH_FAILED
+    if codes & _ORACLE_CONFLICT:
+        return Fault.CONFLICT
     if codes & _ORACLE_CONNECTION:
         return Fault.CONNECTION_FAILED
     return None

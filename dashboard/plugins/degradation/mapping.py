@@ -1,4 +1,5 @@
-"""Database faults -> contract answers (CONTRACT §3): code, status, retryability, ``Retry-After``.
+"""Database faults -> contract answers (docs/api/responses.md): code, status, retryability and
+``Retry-After``.
 
 The classification itself (which driver code means what) lives in :mod:`dashboard.db.faults`, so
 that the breaker counting faults and this plugin answering them agree. This module only decides
@@ -35,6 +36,8 @@ def answer_for(fault: Fault, settings: DegradationSettings) -> DegradedAnswer:
         return DegradedAnswer("DB_QUERY_TIMEOUT", True, settings.query_timeout_retry_after)
     if fault is Fault.CONNECTION_FAILED:
         return DegradedAnswer("DB_CONNECTION_FAILED", True, settings.connection_failed_retry_after)
+    if fault is Fault.CONFLICT:
+        return DegradedAnswer("DB_CONFLICT", True, settings.conflict_retry_after)
     if fault is Fault.AUTH_FAILED:
         return DegradedAnswer("DB_CONNECTION_FAILED", False, None, AUTH_MESSAGE)
     return DegradedAnswer("DB_QUERY_ERROR", False)

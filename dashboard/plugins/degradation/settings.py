@@ -17,3 +17,5 @@ class DegradationSettings(SectionModel):
     connection_failed_retry_after: int = Field(30, ge=1, le=DAY, description="For "
                                                "DB_CONNECTION_FAILED.")
     query_timeout_retry_after: int = Field(10, ge=1, le=DAY, description="For DB_QUERY_TIMEOUT.")
+    conflict_retry_after: int = Field(1, ge=1, le=DAY, description="For DB_CONFLICT (a deadlock, "
+                                      "serialization failure or lock wait timeout).")

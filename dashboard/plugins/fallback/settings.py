@@ -18,6 +18,11 @@ class FallbackSettings(SectionModel):
         description="Never stand in with an answer older than this.")
     max_entries: int = Field(
         1000, ge=1, le=100_000, description="Answers kept per host; least recently used dropped.")
+    max_entries_per_path: int = Field(
+        50, ge=1, le=100_000,
+        description="Answers kept per GET path (its query strings, and the Accept headers its "
+                    "answers vary on, make the others); least recently used dropped, so made-up "
+                    "query strings cannot push out the answers of other paths.")
 
     @field_validator("paths")
     @classmethod

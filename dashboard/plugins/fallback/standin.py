@@ -1,4 +1,5 @@
-"""Turning a degraded error answer plus a kept success into the stale ``200`` of CONTRACT §12."""
+"""Turning a degraded error answer plus a kept success into the stale ``200`` of
+docs/plugins/fallback.md."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from typing import Any
 from dashboard import REQUEST_ID_HEADER, request_id, utc_timestamp
 from dashboard.plugins.fallback.store import KeptAnswer
 
-#: The answers a kept success may stand in for (CONTRACT §12).
+#: The answers a kept success may stand in for (docs/plugins/fallback.md).
 STANDABLE_CODES = frozenset({"CIRCUIT_BREAKER_OPEN", "DB_CONNECTION_FAILED", "DB_POOL_EXHAUSTED",
-                             "DB_QUERY_TIMEOUT", "OVERLOADED"})
+                             "DB_QUERY_TIMEOUT", "DB_CONFLICT", "OVERLOADED"})
 #: Only these statuses are looked at, so no other error body is ever buffered.
 STANDABLE_STATUSES = frozenset({503, 504})
 MAX_ERROR_BODY_BYTES = 64 * 1024

@@ -1,5 +1,5 @@
 /*
- * MesApi: the browser client of the MES dashboard (CONTRACT §6).
+ * MesApi: the browser client of the MES dashboard (docs/api/pages.md).
  *
  * A classic script with no dependencies: load it with <script src="/static/mes-api.js"> and use
  * window.MesApi.get / post / request. Calls resolve with the envelope's `data` and reject with a
@@ -20,8 +20,9 @@
  * (`until` in epoch milliseconds, comparable with Date.now()) and "mesapi:recovered" when the probe
  * after a cooldown gets a normal answer. MesApi.cooldown() tells a page the armed cooldown, if any.
  * A stale answer (a 200 whose meta.stale is true: the server's last good copy standing in while
- * the database cannot answer, CONTRACT §12) resolves with its data like any success, after
- * "mesapi:stale" with detail {url, ageSeconds, code, retryAfterSeconds, staleSince, until}: `url`
+ * the database cannot answer, docs/plugins/fallback.md) resolves with its data like any success,
+ * after "mesapi:stale" with detail {url, ageSeconds, code, retryAfterSeconds, staleSince, until}:
+ * `url`
  * as the caller gave it, `code` the degraded code the copy stands in for. It does not arm the
  * cooldown (the server did answer), so the page decides when to ask again, from the hint.
  * An aborted call rejects with the signal's reason (an AbortError DOMException by default), as
@@ -31,7 +32,7 @@
   "use strict";
 
   var DEGRADED_CODES = ["DB_POOL_EXHAUSTED", "CIRCUIT_BREAKER_OPEN", "DB_QUERY_TIMEOUT",
-                        "DB_CONNECTION_FAILED", "OVERLOADED"];
+                        "DB_CONNECTION_FAILED", "DB_CONFLICT", "OVERLOADED"];
   var SAFE_METHODS = ["GET", "HEAD", "OPTIONS"];
   var DEFAULTS = {
     maxRetries: 2,       // retries after the first attempt

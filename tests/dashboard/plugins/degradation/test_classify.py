@@ -18,9 +18,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 
+from dashboard.config.sections import DatabaseSection
 from dashboard.db.engine import build_engine
 from dashboard.db.faults import Fault, classify
-from dashboard.config.sections import DatabaseSection
 from tests.conftest import PG_ADMIN_URL
 from tests.dashboard.plugins.degradation.fakepg import rejecting_server
 from tests.support.faultproxy import FaultProxy
