@@ -7,7 +7,8 @@ end callbacks, no pass-by), each step adding one duty to the one before:
 
 * ``pass-through``: a layer that only calls the app (what a layer costs at all);
 * ``+ id``: the request id (``contract.request_id``, as the host makes it) stamped on the
-  answer's headers through a ``start_response`` of its own that keeps the status (CONTRACT §3);
+  answer's headers through a ``start_response`` of its own that keeps the status
+  (docs/api/responses.md);
 * ``+ metric``: the duration observed under its labels (a ``perf_counter`` pair, the label key,
   one ``deque.append``, as the host's buffered histogram does);
 * ``+ mark``: the request run in a context of its own with its mark set (log lines carry the

@@ -14,7 +14,7 @@ requests for ``--seconds`` seconds, twice, alternating:
 
 Two scenarios: ``breaker`` (the shipped stack: the breaker opens and refuses, probing every
 ``open_seconds``) and ``no-breaker`` (every request meets the refused connect: the flood of
-identical classified failures CONTRACT §14 says must be one line each).
+identical classified failures docs/api/metrics.md says must be one line each).
 
 Two figures of the logging share, medians over ``--runs``: ``in handler`` is the CPU time spent
 inside the handlers (filters, formatting, the write: ``time.thread_time``, in the request threads

@@ -26,7 +26,7 @@ Also here for plugin authors:
   answers every request with a success envelope (``/raise`` raises), to test a wrapper alone.
 * :func:`config_problems` gives the lines ``dashboard check`` would print for a TOML string.
 * :func:`assert_error_envelope` and :func:`assert_success_envelope` check the contract's shape
-  (CONTRACT §3), including ``Retry-After`` matching ``meta.retry_after_seconds``.
+  (docs/api/responses.md), including ``Retry-After`` matching ``meta.retry_after_seconds``.
 """
 
 from __future__ import annotations

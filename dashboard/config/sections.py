@@ -2,7 +2,7 @@
 :class:`Settings`.
 
 One registry of typed sections, as gunicorn's ``config.py`` is: the same models feed validation,
-``dashboard check`` and the README reference. Plugins base their own tables on
+``dashboard check`` and docs/reference/configuration.md. Plugins base their own tables on
 :class:`SectionModel`, so every table has the same rules: unknown keys are errors, numbers are
 finite, values are frozen once loaded, and list settings may come from the environment as a
 comma-separated list or a JSON array.

@@ -1,4 +1,4 @@
-"""Statement times and pool waits of the host's engine, as histograms (CONTRACT §14).
+"""Statement times and pool waits of the host's engine, as histograms (docs/api/metrics.md).
 
 * ``dashboard_db_statement_duration_seconds``: from SQLAlchemy's ``before_cursor_execute`` to
   ``after_cursor_execute``, or to ``handle_error`` for a statement that failed (a statement cut

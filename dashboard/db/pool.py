@@ -1,8 +1,8 @@
 """How full a connection pool is, read from the pool itself without touching the database.
 
 ``saturation = checked_out / max_capacity`` with ``max_capacity = pool_size + max_overflow``.
-Health's ``pool`` check and admin system-status both report these figures (CONTRACT §4, §5), so
-they are computed once, here.
+Health's ``pool`` check and admin system-status both report these figures (docs/api/health.md,
+docs/api/admin.md), so they are computed once, here.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """What the plugins say about resilience, gathered through hooks: checks, thresholds, votes.
 
-Health's payload (CONTRACT §4) and admin system-status (§5) show the same ``resilience`` block,
-and the recovery plugin's heartbeats carry the same breaker state and recommendation; plugins
+Health's payload (docs/api/health.md) and admin system-status (docs/api/admin.md) show the same
+``resilience`` block, and the recovery plugin's heartbeats carry the same breaker state and
+recommendation; plugins
 never import each other, so the gathering lives here, in the host. Each contribution is asked
 for separately (:mod:`dashboard.hooks.calls`): one plugin that raises costs its own answer only.
 """

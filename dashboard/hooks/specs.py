@@ -225,7 +225,8 @@ def dashboard_recommendation(host: Host, checks: Mapping[str, CheckResult]
 
 @hookspec(firstresult=True)
 def dashboard_restart_policy(host: Host) -> dict[str, Any] | None:
-    """Report the restart policy as ``{"policy": {...}, "restart_churn": {...}}`` (CONTRACT §4).
+    """Report the restart policy as ``{"policy": {...}, "restart_churn": {...}}``
+    (docs/api/health.md).
 
     Called by the health plugin with each computed payload (and by any plugin reporting the
     policy); ``host`` is the current host. firstresult: the first plugin in TOML order that
@@ -237,7 +238,7 @@ def dashboard_restart_policy(host: Host) -> dict[str, Any] | None:
 @hookspec(firstresult=True)
 def dashboard_breaker_control(host: Host, action: str, duration_seconds: int | None,
                               reason: str) -> dict[str, Any] | None:
-    """Apply an operator override to the circuit breaker (CONTRACT §11); ``None`` if none runs.
+    """Apply an operator override to the circuit breaker (docs/api/admin.md); ``None`` if none runs.
 
     Called by the recovery plugin's admin API (``POST /admin/api/breaker``) in the worker that
     answers, after authentication and validation, through :func:`dashboard.hooks.calls.first_answer`.

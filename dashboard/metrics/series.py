@@ -1,4 +1,4 @@
-"""The Prometheus series the contract names (CONTRACT §7 and §14), defined once per process.
+"""The Prometheus series the contract names (docs/api/metrics.md), defined once per process.
 
 Under gunicorn, :func:`enable_multiprocess` runs in the master before any worker exists, so every
 worker writes its samples to files in one directory and ``/metrics`` (any worker) reports the sum.
@@ -128,7 +128,7 @@ def series() -> SimpleNamespace:
 
     REGISTRY.register(_FlushBuffered())  # before the series: a read sees what was buffered
     return SimpleNamespace(
-        # -- CONTRACT §7 --
+        # -- docs/api/metrics.md --
         breaker_state=Gauge(
             "dashboard_breaker_state",
             "Circuit breaker state per worker: 0 CLOSED, 1 HALF_OPEN, 2 OPEN.",
@@ -144,7 +144,7 @@ def series() -> SimpleNamespace:
             "dashboard_health_cache_hits_total", "Health answers served from the memo."),
         worker_restarts=Counter(
             "dashboard_worker_restarts_total", "Worker restarts by source.", ["source"]),
-        # -- CONTRACT §14 --
+        # -- docs/api/metrics.md --
         http_request_duration=Histogram(
             "dashboard_http_request_duration_seconds",
             "Time from receiving a request to closing its body, by method, status class and "
@@ -201,7 +201,7 @@ def status_class(status: str | int) -> str:
     return f"{text[0]}xx" if text.isdigit() and text[0] in "12345" else "other"
 
 
-#: Codes a stale (fallback) answer can stand in for (CONTRACT §12).
+#: Codes a stale (fallback) answer can stand in for (docs/plugins/fallback.md).
 STALE_CODES = ("CIRCUIT_BREAKER_OPEN", "DB_CONNECTION_FAILED", "DB_POOL_EXHAUSTED",
                "DB_QUERY_TIMEOUT", "OVERLOADED")
 RESTART_SOURCES = ("manual", "auto", "crash")

@@ -1,4 +1,4 @@
-"""The series families of CONTRACT §7 and §14, the only ones dashboards and alerts may read."""
+"""The series families of docs/api/metrics.md, the only ones dashboards and alerts may read."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""deploy/grafana/dashboard.json: every query names only series of CONTRACT §7/§14, and each of
+"""deploy/grafana/dashboard.json: every query names only series of docs/api/metrics.md, and each of
 them is in a real ``/metrics`` scrape of a real ``dashboard serve`` with the shipped plugins."""
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def test_every_query_resolves_against_a_real_scrape(tmp_path: Path) -> None:
     assert len(texts) >= 20
     named = {name for text in texts for name in metric_names(text)}
     for name in named:
-        assert contract_family(name), f"{name} is not a series of CONTRACT §7/§14"
+        assert contract_family(name), f"{name} is not a series of docs/api/metrics.md"
 
     with gunicorn_server(tmp_path, "", workers=2) as server:
         body = requests.get(server.url + "/metrics", timeout=30).text

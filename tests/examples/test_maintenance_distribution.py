@@ -1,4 +1,4 @@
-"""A third party's plugin, from its own distribution to a real server (CONTRACT §8).
+"""A third party's plugin, from its own distribution to a real server (docs/plugin-guide.md).
 
 The example ``examples/dashboard-maintenance`` is pip-installed (see ``conftest.py``), enabled by
 adding ``maintenance`` to ``[dashboard].plugins``, listed by ``dashboard plugins``, validated by

@@ -1,4 +1,5 @@
-"""The ``admission`` plugin: a per-worker limit on app requests in flight (CONTRACT §9.1).
+"""The ``admission`` plugin: a per-worker limit on app requests in flight
+(docs/plugins/admission.md).
 
 With ``gthread`` the worker's threads are the scarce resource: a locked table holds every one of
 them long before the pool runs dry, and then ``/livez`` queues behind app requests. Admission

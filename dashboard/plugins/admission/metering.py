@@ -1,4 +1,4 @@
-"""The admission series (CONTRACT §14), fed by the middleware and the limiter.
+"""The admission series (docs/api/metrics.md), fed by the middleware and the limiter.
 
 Metrics never break a decision: a failing update is dropped.
 """

@@ -1,4 +1,4 @@
-"""``[plugins.admission]`` (CONTRACT §9.1)."""
+"""``[plugins.admission]`` (docs/plugins/admission.md)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class AdmissionSettings(SectionModel):
         description="How long an app request may wait for a slot before OVERLOADED.")
     adaptive: bool = Field(
         True, description="Move the limit between min_concurrent and max_concurrent from "
-                          "latency (the gradient rule, see the README).")
+                          "latency (the gradient rule, see docs/plugins/admission.md).")
     min_concurrent: int = Field(1, ge=1, le=10_000, description="The adaptive limit's floor.")
     exempt_paths: list[str] = Field(
         default_factory=lambda: list(CONTROL_PATH_PREFIXES),

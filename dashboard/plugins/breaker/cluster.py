@@ -57,7 +57,8 @@ REDIS_ERRORS = (redis.RedisError, OSError, ValueError)
 
 
 class Drivable(Protocol):
-    """What the syncer drives: :class:`dashboard.plugins.breaker.hostscope.HostBreaker` (DESIGN-16)."""
+    """What the syncer drives: :class:`dashboard.plugins.breaker.hostscope.HostBreaker`
+    (docs/plugins/breaker-cluster.md)."""
 
     def view(self) -> Any: ...
     def adopt_open(self, seconds_left: float, reason: str) -> bool: ...

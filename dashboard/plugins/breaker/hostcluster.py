@@ -1,5 +1,6 @@
-"""What the cluster syncer drives in the host block (DESIGN-16): a view of it, remote trips and
-closings adopted, the probe held elsewhere, cluster-wide overrides mirrored, probe gating.
+"""What the cluster syncer drives in the host block (docs/plugins/breaker-cluster.md): a view of it,
+remote trips and closings adopted, the probe held elsewhere, cluster-wide overrides mirrored, probe
+gating.
 
 The syncer (one per host, in whichever worker holds its lock) reads :meth:`ClusterLevers.view`
 and pushes what Redis says through the other methods; nothing here talks to Redis, and nothing
@@ -35,7 +36,7 @@ _SAME_DEADLINE_SECONDS = 0.5  # apply_forced again with (about) the same end: no
 
 @dataclass(frozen=True)
 class HostView:
-    """The block as the cluster syncer needs it (see DESIGN-16)."""
+    """The block as the cluster syncer needs it (see docs/plugins/breaker-cluster.md)."""
 
     state: State
     version: int

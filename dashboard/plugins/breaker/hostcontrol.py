@@ -2,7 +2,7 @@
 
 :class:`HostControls` is the part of :class:`dashboard.plugins.breaker.hostscope.HostBreaker` that
 changes the block's state on purpose rather than from outcomes: the transitions every part
-shares (``_move``, ``_open``, ``_close``), the operator's overrides (CONTRACT §11:
+shares (``_move``, ``_open``, ``_close``), the operator's overrides (docs/plugins/breaker.md:
 ``force_open``, ``disable``, ``reset``, with the rules of :mod:`dashboard.plugins.breaker.overrides`: a
 forced open refuses with the time left and ends in one probe; a disable keeps every worker
 CLOSED while outcomes still count; a reset clears everything), and the views health and metrics

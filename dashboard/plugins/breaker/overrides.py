@@ -1,4 +1,5 @@
-"""Operator overrides of the breaker (CONTRACT §11): forced open, or disabled, for a while.
+"""Operator overrides of the breaker (docs/plugins/breaker.md): forced open, or disabled, for a
+while.
 
 An override is what an operator decides during an incident, above what the failure rate says:
 

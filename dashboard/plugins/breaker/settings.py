@@ -1,4 +1,5 @@
-"""``[plugins.breaker]``: every number finite and within the bounds the README documents.
+"""``[plugins.breaker]``: every number finite and within the bounds docs/reference/configuration.md
+lists.
 
 ``open_seconds = inf`` used to keep the breaker open for ever while telling clients to retry
 after 1 second; an infinite, NaN or absurd value is now a configuration error naming the key.

@@ -151,7 +151,7 @@ class BreakerState:
             self.gate.statement_started()
 
     def control(self, action: str, seconds: float | None, reason: str) -> ControlResult:
-        """Apply an operator override to the whole scope (CONTRACT §11).
+        """Apply an operator override to the whole scope (docs/plugins/breaker.md).
 
         Worker scope: every worker of the host through the relay (``scope`` ``"host"`` in the
         answer), or the answering worker alone without one (``"worker"``). Host and cluster

@@ -1,6 +1,6 @@
 """The ``fallback`` plugin: the last good answer stands in while the database cannot answer.
 
-CONTRACT §12. Hooks only; the logic lives in :mod:`.middleware` (keep and stand in),
+docs/plugins/fallback.md. Hooks only; the logic lives in :mod:`.middleware` (keep and stand in),
 :mod:`.store` (the per-host files), :mod:`.writer` (off the request path) and :mod:`.state`.
 """
 

@@ -1,5 +1,5 @@
-"""Which passed answers may be kept (CONTRACT §12), decided in the writer thread, off the
-request path: the request thread hands over every ``200`` of a covered request as it is.
+"""Which passed answers may be kept (docs/plugins/fallback.md), decided in the writer thread, off
+the request path: the request thread hands over every ``200`` of a covered request as it is.
 
 An answer is kept when its headers say JSON, neither ``private`` nor ``no-store``, no cookie
 set, not known to be over 1 MiB, and its body is a success envelope.

@@ -9,8 +9,9 @@ one it covers:
   completely; a body the host hands on as a list (produced whole) is handed over at once. The
   writer decides whether it may be kept (:mod:`dashboard.plugins.fallback.keeping`), off the request path;
 * a ``503``/``504`` JSON answer is held back (error bodies are small; over 64 KiB it is passed
-  on untouched), its envelope read, and when its code is one of CONTRACT §12's and a young enough
-  answer is kept, the client gets the stale ``200`` instead; otherwise the held answer is sent as
+  on untouched), its envelope read, and when its code is one of docs/plugins/fallback.md's and a
+  young enough answer is kept, the client gets the stale ``200`` instead; otherwise the held answer
+  is sent as
   it was.
 
 ``start_response`` is forwarded at once except for the held-back errors (PEP 3333 lets a

@@ -33,7 +33,7 @@ logger = logging.getLogger("dashboard.fallback")
 
 MAGIC = b"DFB1\n"
 SUFFIX = ".answer"
-MAX_BODY_BYTES = 1024 * 1024          # CONTRACT §12: bodies over 1 MiB are not kept
+MAX_BODY_BYTES = 1024 * 1024          # docs/plugins/fallback.md: bodies over 1 MiB are not kept
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024  # the whole store, per host
 RESCAN_SECONDS = 2.0                  # how stale the writer's view of the directory may get
 STATS_SECONDS = 1.0

@@ -1,7 +1,7 @@
 """The health endpoints as one WSGI middleware; every other path passes through untouched.
 
 =================  ============================================================================
-``/health``        the CONTRACT §4 payload, no database round trip (memoized per worker)
+``/health``        the docs/api/health.md payload, no database round trip (memoized per worker)
 ``/health/deep``   the same plus the ``database`` check (one bounded round trip, memoized)
 ``/livez``         200 whenever this worker can answer; never touches the database
 ``/readyz``        200 while serving, 503 once the worker drains for a reload or shutdown

@@ -1,4 +1,4 @@
-"""Assemble the CONTRACT §4 payload from every plugin's checks, thresholds, votes and policy.
+"""Assemble the docs/api/health.md payload from every plugin's checks, thresholds, votes and policy.
 
 Status:
 

@@ -1,4 +1,4 @@
-"""The admin API under ``/admin/api/`` (CONTRACT §5, §11): status, system status, restart, and
+"""The admin API under ``/admin/api/`` (docs/api/admin.md): status, system status, restart, and
 the breaker's operator overrides (:mod:`dashboard.plugins.recovery.breakerctl`).
 
 Authenticated by ``Authorization: Bearer <token>``; the token is read from the environment

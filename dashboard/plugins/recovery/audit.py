@@ -24,7 +24,7 @@ AUDIT_FILE_MODE = 0o640
 
 @dataclass(frozen=True)
 class AuditRecord:
-    """The fields CONTRACT §5 names, in that order."""
+    """The fields docs/api/admin.md names, in that order."""
 
     timestamp: datetime
     event: str

@@ -1,5 +1,5 @@
-"""``POST /admin/api/breaker`` (CONTRACT §11): an operator forces the breaker open, disables it,
-or resets it, for the breaker's whole scope, and the change is audited.
+"""``POST /admin/api/breaker`` (docs/api/admin.md): an operator forces the breaker open, disables
+it, or resets it, for the breaker's whole scope, and the change is audited.
 
 The recovery plugin owns the admin API but not the breaker: it validates and audits here, and
 asks whichever plugin answers ``dashboard_breaker_control`` (the ``breaker`` plugin) to apply the

@@ -1,7 +1,8 @@
 """When the history store last answered, and whether its silence makes the policy ``unknown``.
 
-CONTRACT §9.4: when the store has not answered for ``3 * store_timeout_ms``, the restart policy is
-``unknown``. Every part that talks to the store (the refresher, restart decisions, heartbeats,
+docs/plugins/recovery.md: when the store has not answered for ``3 * store_timeout_ms``, the restart
+policy is ``unknown``. Every part that talks to the store (the refresher, restart decisions,
+heartbeats,
 the master's watchdog) reports each answer or failure here; readers ask :attr:`unknown` and never
 touch the store themselves. Silence is counted from the last answer, or from when this process
 started watching when the store has not answered yet (a worker whose store was down at start);

@@ -1,4 +1,4 @@
-"""The restart policy: ``allowed``, ``cooling_down`` or ``blocked`` (CONTRACT §5), or
+"""The restart policy: ``allowed``, ``cooling_down`` or ``blocked`` (docs/api/admin.md), or
 ``unknown`` while the history store does not answer (§9.4, see :func:`unknown_verdict`).
 
 Small composable rules in the spirit of tenacity's stop/wait objects: each rule looks at the times

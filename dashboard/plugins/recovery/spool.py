@@ -1,7 +1,8 @@
 """Restarts executed while the history store was unreachable, kept until it answers again.
 
-CONTRACT §9.4: an acknowledged override still executes during a store outage; it is written to
-the audit log and to this spool, one JSON line per restart in ``runtime_dir``, and replayed into
+docs/plugins/recovery.md: an acknowledged override still executes during a store outage; it is
+written to the audit log and to this spool, one JSON line per restart in ``runtime_dir``, and
+replayed into
 the store when the store answers again (by the background refresher of any worker).
 
 Several processes share the file. Appends are one ``write`` on an ``O_APPEND`` descriptor under an

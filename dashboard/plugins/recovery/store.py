@@ -111,7 +111,7 @@ decision_lock = Table(
 
 @dataclass(frozen=True)
 class RestartRecord:
-    """One entry of the restart history (CONTRACT §5 ``restart_history``)."""
+    """One entry of the restart history (docs/api/admin.md ``restart_history``)."""
 
     id: str
     host_key: str

@@ -7,8 +7,9 @@ master is the process that reloads, so it signals itself. It needs no extra proc
 The recommendation is per worker (health state lives in each worker), so workers publish theirs
 with their heartbeat, including since when it has been ``recover``; the watchdog reads those rows.
 
-Rule (CONTRACT §5): trigger only when a live worker has recommended ``recover`` continuously for
-``auto_recover_after_seconds`` *and* the policy is ``allowed``; a recommendation that began before
+Rule (docs/api/admin.md): trigger only when a live worker has recommended ``recover`` continuously
+for ``auto_recover_after_seconds`` *and* the policy is ``allowed``; a recommendation that began
+before
 the watchdog's last restart has been answered and is ignored. While the history store has been
 silent for ``3 * store_timeout_ms`` (policy ``unknown``, §9.4) the watchdog does nothing: it only
 tries the store again, each interval, so its first answer ends the idleness.

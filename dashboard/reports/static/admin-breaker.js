@@ -1,5 +1,5 @@
 /*
- * The breaker controls of the operator page (CONTRACT §11): force open, disable or reset the
+ * The breaker controls of the operator page (docs/api/admin.md): force open, disable or reset the
  * circuit breaker for its whole scope, with a reason, a duration and an acknowledgement, after a
  * confirmation; the override in force is shown in words with a live countdown.
  *

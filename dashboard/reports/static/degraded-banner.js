@@ -3,8 +3,8 @@
  * countdown to the next attempt, so a person knows the data on screen is the last good copy and
  * when the page will try again. It follows MesApi's mesapi:degraded / mesapi:recovered events;
  * pages may also show it for a degraded error that carries no cooldown, and for a stale answer
- * (the server's saved copy, CONTRACT §12): "Showing data from 14:02 UTC (22 min old): database
- * unavailable; retrying in 28 s."
+ * (the server's saved copy, docs/plugins/fallback.md): "Showing data from 14:02 UTC (22 min old):
+ * database unavailable; retrying in 28 s."
  *
  * The element exists only while degraded (created and removed), so "is there a banner" is a
  * plain question for people, assistive technology and tests alike.

@@ -3,7 +3,7 @@
  *   1. health (status, degraded reason, the recommendation and why) from the public /health,
  *      so the page says whether a restart can help before it offers one;
  *   2. the restart policy with a live countdown to the end of a cooldown;
- *   3. workers (each with its own breaker state), the breaker controls of CONTRACT §11 (only
+ *   3. workers (each with its own breaker state), the breaker controls of docs/api/admin.md (only
  *      where the breaker reports a `forced` state, i.e. supports them), the restart form and
  *      the history, through the admin API with a bearer token.
  * Every action asks for confirmation first, and its outcome is re-read from the server at once,
@@ -383,7 +383,7 @@
     });
   });
 
-  // ---- breaker control (CONTRACT §11; admin-breaker.js) ------------------------------------
+  // ---- breaker control (docs/api/admin.md; admin-breaker.js) ------------------------------------
 
   var breakerControls = BreakerControls({
     byId: byId, token: token, authorized: authorized, describe: describe,

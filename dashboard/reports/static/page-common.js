@@ -3,8 +3,8 @@
  * as local time with the zone named (a UTC "Z" time read as local is an hour-long mistake), the
  * words for machine states, and the service status read from /health.
  *
- * /health is not enveloped (CONTRACT §4), so it is read with fetch, not MesApi; it is public and
- * cheap, which is why pages may poll it.
+ * /health is not enveloped (docs/api/health.md), so it is read with fetch, not MesApi; it is public
+ * and cheap, which is why pages may poll it.
  */
 (function (global) {
   "use strict";

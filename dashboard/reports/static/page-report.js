@@ -5,8 +5,8 @@
  *
  * While the backend is degraded the last good data stays on screen, dimmed, under the degraded
  * banner, and the next try waits for the end of the server's cooldown. A stale answer (the
- * server's saved copy, CONTRACT §12) is shown with a banner saying how old it is and why, and is
- * replaced by live data as soon as the server answers normally again.
+ * server's saved copy, docs/plugins/fallback.md) is shown with a banner saying how old it is and
+ * why, and is replaced by live data as soon as the server answers normally again.
  *
  * Query keys: the report's own parameters (sent to the API), `sort`, `dir` and `page` (the table
  * view) and `refresh=<seconds>` (the refresh period); the last four stay in the page.

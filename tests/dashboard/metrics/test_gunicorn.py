@@ -1,4 +1,4 @@
-"""CONTRACT §14 metrics through a real ``dashboard serve``: the series, their movement under
+"""docs/api/metrics.md metrics through a real ``dashboard serve``: the series, their movement under
 load, ``promtool check metrics``, and a bounded multiprocess directory across 50 reloads."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The operator page's breaker controls (CONTRACT §11) in real Chromium against a real gunicorn
+"""The operator page's breaker controls (docs/api/admin.md) in real Chromium against a real gunicorn
 (two workers, the real plugins): shown when health's breaker carries ``forced``, a confirmation
 before each action, force open shown at once with a live countdown while report calls get
 ``CIRCUIT_BREAKER_OPEN`` with ``Retry-After`` ~= the time left, reset back to closed, the page

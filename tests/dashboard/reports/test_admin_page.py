@@ -96,7 +96,7 @@ def test_health_recommendation_and_policy_come_first_even_without_a_token(
     assert page.locator("main section").first.get_attribute("data-testid") == "health-panel"
     # A healthy system: the page says a restart is not what the recommendation asks for.
     expect(page.get_by_test_id("restart-advice")).to_contain_text("not recommended")
-    # The breaker reports `forced` (CONTRACT §11): its controls are there, even before a token
+    # The breaker reports `forced` (docs/api/admin.md): its controls are there, even before a token
     # (test_admin_breaker_page.py drives them).
     assert health["checks"]["breaker"]["forced"] is None
     expect(page.get_by_test_id("breaker-controls")).to_be_visible()

@@ -1,4 +1,5 @@
-"""The drill of CONTRACT §9.1 through real gunicorn (2 workers x 4 threads) and PostgreSQL.
+"""The drill of docs/plugins/admission.md through real gunicorn (2 workers x 4 threads) and
+PostgreSQL.
 
 A second connection holds ``ACCESS EXCLUSIVE`` on the demo tables for 15 s while 16 clients
 load the report API (ignoring ``Retry-After``, pausing 1 s between requests: a load a healthy

@@ -1,4 +1,5 @@
-"""A stand-in for HostBreaker's syncer-facing interface (DESIGN-16), for the syncer's unit tests.
+"""A stand-in for HostBreaker's syncer-facing interface (docs/plugins/breaker-cluster.md), for the
+syncer's unit tests.
 
 It keeps the documented semantics (versions, generations, origins, managed probes) on the real
 monotonic clock and nothing else; the drill in test_cluster_drill.py runs the real HostBreaker.

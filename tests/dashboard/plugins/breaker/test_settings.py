@@ -55,7 +55,7 @@ def test_the_documented_values_are_valid() -> None:
     assert config_problems("[plugins.breaker]\nslow_call_ms = 0\nopen_seconds_max = 0\n") == []
 
 
-# -- scope and redis_url (CONTRACT §11) --------------------------------------------------------
+# -- scope and redis_url (docs/plugins/breaker.md) -------------------------------------------------
 
 def test_the_scopes_are_valid_and_cluster_needs_a_redis_url() -> None:
     assert config_problems('[plugins.breaker]\nscope = "host"\n') == []

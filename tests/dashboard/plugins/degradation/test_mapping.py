@@ -1,4 +1,5 @@
-"""Each fault answered per CONTRACT §3: code, status, retryability, configured hints, no leaks."""
+"""Each fault answered per docs/api/responses.md: code, status, retryability, configured hints, no
+leaks."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from dashboard.checks import CheckResult
 
 
 class FakeRecovery:
-    """Answers the restart policy the way the recovery plugin does (CONTRACT §4)."""
+    """Answers the restart policy the way the recovery plugin does (docs/api/health.md)."""
 
     def __init__(self, state: str = "allowed", churn_count: int = 0, threshold: int = 3,
                  auto_recover_after_seconds: int = 120) -> None:

@@ -1,4 +1,4 @@
-"""A JSON schema pinning every field of CONTRACT §4, checked against the built-in plugins."""
+"""A JSON schema pinning every field of docs/api/health.md, checked against the built-in plugins."""
 
 from __future__ import annotations
 

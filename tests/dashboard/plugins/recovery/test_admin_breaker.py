@@ -1,4 +1,5 @@
-"""``POST /admin/api/breaker`` (CONTRACT §11) through the host's full pipeline: every action, every
+"""``POST /admin/api/breaker`` (docs/api/admin.md) through the host's full pipeline: every action,
+every
 refusal, the audit line of each, masking, and the answer when no breaker is configured."""
 
 from __future__ import annotations

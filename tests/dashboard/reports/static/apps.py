@@ -10,8 +10,9 @@ flip it and read the log without any endpoint of its own:
   ``times`` counts down the degraded answers still to give, then the app answers normally.
 - ``requests.jsonl``: one line per request under ``prefix`` with its arrival time.
 - ``{"stale": {"code": ..., "age_seconds": ..., "retry_after": ...}}`` answers with the real app's
-  data dressed as CONTRACT §12's stand-in (``meta.stale`` and friends, ``Age``, no-store): the
-  shape the ``fallback`` plugin gives, for pages to be tested against before that plugin lands.
+  data dressed as docs/plugins/fallback.md's stand-in (``meta.stale`` and friends, ``Age``,
+  no-store): the shape the ``fallback`` plugin gives, for pages to be tested against before that
+  plugin lands.
 
 Use it as ``app_factory = "tests.dashboard.reports.static.apps:create_app"``.
 """
@@ -177,7 +178,7 @@ class SwitchableApp:
 def _degraded(environ: WSGIEnviron, start_response: StartResponse, code: str,
               retry_after: int | None) -> Iterable[bytes]:
     """The contract's envelope for ``code``; codes of edition 2 that the host does not define
-    yet (``OVERLOADED``, CONTRACT §13) are written out by hand in the same shape."""
+    yet (``OVERLOADED``, docs/api/responses.md) are written out by hand in the same shape."""
     if code in contract.ERROR_CODES:
         return contract.error_response(environ, code, retry_after=retry_after)(
             environ, start_response)

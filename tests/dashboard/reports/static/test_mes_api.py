@@ -46,7 +46,7 @@ def test_success_resolves_with_the_envelope_data(page: Page, switch: AppSwitch) 
 
 def test_overloaded_is_retried_like_the_other_degraded_codes(
         page: Page, switch: AppSwitch) -> None:
-    """CONTRACT §13: OVERLOADED (admission) is degraded and retried after its hint."""
+    """docs/api/responses.md: OVERLOADED (admission) is degraded and retried after its hint."""
     switch.degrade("OVERLOADED", retry_after=1, times=1)
 
     outcome = call(page, REPORTS, {"maxRetries": 2})
@@ -61,7 +61,8 @@ def test_overloaded_is_retried_like_the_other_degraded_codes(
 
 def test_a_stale_answer_resolves_with_its_data_and_says_how_old(
         page: Page, switch: AppSwitch) -> None:
-    """CONTRACT §12: a stand-in resolves like a success, after mesapi:stale with its age."""
+    """docs/plugins/fallback.md: a stand-in resolves like a success, after mesapi:stale with its
+    age."""
     switch.stale("DB_CONNECTION_FAILED", age_seconds=1320, retry_after=28)
     page.evaluate("window.__stale = []; addEventListener('mesapi:stale', "
                   "e => __stale.push(e.detail))")
