@@ -15,25 +15,22 @@ fails at once as a lost connection, SQLAlchemy invalidates the connection, the c
 ``DB_CONNECTION_FAILED`` and the breaker counts a failure. Nothing else is ever touched: a
 deadline is disarmed as soon as its statement ends, fails, or its connection goes back to the
 pool.
+
+The waiting itself is the host's one deadline watcher (:mod:`dashboard.db.deadline`); what is
+here is when a deadline is armed, for how long, and what passing it does.
 """
 
 from __future__ import annotations
 
 import contextlib
-import heapq
-import itertools
-import os
-import socket
-import threading
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 
-from dashboard.clock import Clock, SystemClock
 from dashboard.context import serving_host
+from dashboard.db.deadline import DeadlineWatch, shut_down_socket
 from dashboard.db.engine import socket_fileno
 from dashboard.once import once
 
@@ -41,70 +38,8 @@ _TOKEN_KEY = "dashboard_deadline_token"
 _GRACE_SECONDS = 1.0
 _GRACE_SHARE = 0.1
 
-
-class _Token:
-    __slots__ = ("action", "armed", "deadline")
-
-    def __init__(self, deadline: float, action: Callable[[], None]) -> None:
-        self.deadline = deadline
-        self.action = action
-        self.armed = True
-
-
-class DeadlineWatch:
-    """One daemon thread that runs an action for every deadline that passes while armed."""
-
-    def __init__(self, clock: Clock | None = None) -> None:
-        self._monotonic = (clock or SystemClock()).monotonic
-        self._heap: list[tuple[float, int, _Token]] = []
-        self._order = itertools.count()
-        self._wake = threading.Condition()
-        self._thread_pid = 0
-
-    def arm(self, seconds: float, action: Callable[[], None]) -> _Token:
-        token = _Token(self._monotonic() + seconds, action)
-        with self._wake:
-            heapq.heappush(self._heap, (token.deadline, next(self._order), token))
-            self._ensure_thread()
-            self._wake.notify()
-        return token
-
-    @staticmethod
-    def disarm(token: _Token | None) -> None:
-        if token is not None:
-            token.armed = False
-
-    def _ensure_thread(self) -> None:
-        if self._thread_pid != os.getpid():  # started lazily, and again after a fork
-            self._thread_pid = os.getpid()
-            threading.Thread(target=self._run, daemon=True, name="db-deadlines").start()
-
-    def _run(self) -> None:
-        while True:
-            with self._wake:
-                while self._heap and not self._heap[0][2].armed:
-                    heapq.heappop(self._heap)
-                if not self._heap:
-                    self._wake.wait()
-                    continue
-                wait = self._heap[0][0] - self._monotonic()
-                if wait > 0:
-                    self._wake.wait(wait)
-                    continue
-                _, _, token = heapq.heappop(self._heap)
-            if token.armed:
-                token.armed = False
-                with contextlib.suppress(Exception):
-                    token.action()
-
-
-_watch = DeadlineWatch()
-
-
-def _shutdown_socket(fileno: int) -> None:
-    """Shut the connection down (both directions) through a duplicate of its descriptor."""
-    with socket.socket(fileno=os.dup(fileno)) as duplicate:
-        duplicate.shutdown(socket.SHUT_RDWR)
+#: Process-wide, like the listeners below: they serve every engine of the process.
+_watch = DeadlineWatch(name="db-deadlines")
 
 
 def statement_deadline_seconds(call_timeout_ms: int) -> float:
@@ -132,7 +67,7 @@ def _arm_statement(conn: Any, *_args: Any) -> None:
             return
         seconds = statement_deadline_seconds(host.settings.database.call_timeout_ms)
         _watch.disarm(record.info.pop(_TOKEN_KEY, None))
-        record.info[_TOKEN_KEY] = _watch.arm(seconds, lambda: _shutdown_socket(fileno))
+        record.info[_TOKEN_KEY] = _watch.arm(seconds, lambda: shut_down_socket(fileno))
 
 
 def _disarm_record(record: Any) -> None:
@@ -168,7 +103,7 @@ def bound_pre_ping(engine: Engine, seconds: float) -> None:
         fileno = socket_fileno(dbapi_connection)
         if fileno is None:
             return bool(original(dbapi_connection))
-        token = _watch.arm(seconds, lambda: _shutdown_socket(fileno))
+        token = _watch.arm(seconds, lambda: shut_down_socket(fileno))
         try:
             return bool(original(dbapi_connection))
         finally:

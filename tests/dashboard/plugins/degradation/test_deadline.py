@@ -1,12 +1,12 @@
 """The client-side deadline: frozen connections are cut after the configured timeouts.
 
 A proxy that freezes live connections (the server's kernel still acknowledges, nothing answers)
-is the one hang no server-side statement timeout and no TCP keepalive can end.
+is the one hang no server-side statement timeout and no TCP keepalive can end. (The watcher
+itself is tested in ``tests/dashboard/db/test_deadline.py``.)
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 
@@ -14,27 +14,8 @@ import pytest
 from werkzeug.test import Client
 
 from dashboard.host import Host
-from dashboard.plugins.degradation.deadline import DeadlineWatch, statement_deadline_seconds
+from dashboard.plugins.degradation.deadline import statement_deadline_seconds
 from tests.support.faultproxy import FaultProxy
-
-
-def test_watch_runs_only_deadlines_still_armed() -> None:
-    watch = DeadlineWatch()
-    fired: list[str] = []
-    done = threading.Event()
-    kept = watch.arm(0.05, lambda: (fired.append("kept"), done.set()))
-    dropped = watch.arm(0.01, lambda: fired.append("dropped"))
-    watch.disarm(dropped)
-    assert done.wait(timeout=5)
-    assert fired == ["kept"] and not kept.armed
-
-
-def test_a_failing_action_does_not_stop_the_watch() -> None:
-    watch = DeadlineWatch()
-    done = threading.Event()
-    watch.arm(0.01, lambda: 1 / 0)
-    watch.arm(0.02, done.set)
-    assert done.wait(timeout=5)
 
 
 def test_the_server_gets_the_first_chance_to_cancel() -> None:
