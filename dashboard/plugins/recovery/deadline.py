@@ -1,7 +1,7 @@
 """A client-side bound on every history-store operation: a connection held too long is cut.
 
 ``store_timeout_ms`` is enforced three ways (see
-:func:`dashboard.plugins.recovery.store.store_engine`): the driver's connect timeout, the
+:func:`dashboard.plugins.recovery.storeengine.store_engine`): the driver's connect timeout, the
 server's ``statement_timeout``, and this watch. The watch is the one that holds when the network
 to the store goes silent with a connection open: a statement already sent then waits for an
 answer no server will send (the server's own timeout cannot reach us, and TCP keepalives do not

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from dashboard import Clock, PeriodicThread
-from dashboard.plugins.recovery.store import Heartbeat, RestartStore
+from dashboard.plugins.recovery.schema import Heartbeat
+from dashboard.plugins.recovery.store import RestartStore
 
 #: Missed beats after which a worker is no longer listed.
 MISSED_BEATS_FOR_DEAD = 3

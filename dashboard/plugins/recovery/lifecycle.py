@@ -17,7 +17,8 @@ import threading
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.plugins.recovery.restarts import Restarts
-from dashboard.plugins.recovery.store import EPOCH, RestartStore
+from dashboard.plugins.recovery.schema import EPOCH
+from dashboard.plugins.recovery.store import RestartStore
 
 logger = logging.getLogger("dashboard.recovery")
 

@@ -27,8 +27,9 @@ from datetime import datetime, timedelta
 from dashboard import Clock, PeriodicThread
 from dashboard.plugins.recovery.contact import StoreContact
 from dashboard.plugins.recovery.policy import PolicyVerdict, RestartPolicy, unknown_verdict
+from dashboard.plugins.recovery.schema import Heartbeat, RestartRecord
 from dashboard.plugins.recovery.spool import RestartSpool
-from dashboard.plugins.recovery.store import Heartbeat, RestartRecord, RestartStore
+from dashboard.plugins.recovery.store import RestartStore
 
 logger = logging.getLogger("dashboard.recovery")
 HISTORY_SHOWN = 50

@@ -27,8 +27,9 @@ from dashboard import MASTER_PID_ENV, Clock
 from dashboard.plugins.recovery.audit import AuditLog, AuditRecord
 from dashboard.plugins.recovery.contact import StoreContact
 from dashboard.plugins.recovery.policy import PolicyVerdict, RestartPolicy, unknown_verdict
+from dashboard.plugins.recovery.schema import RestartRecord
 from dashboard.plugins.recovery.spool import RestartSpool
-from dashboard.plugins.recovery.store import RestartRecord, RestartStore
+from dashboard.plugins.recovery.store import RestartStore
 
 logger = logging.getLogger("dashboard.recovery")
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from dashboard import utc_timestamp
-from dashboard.plugins.recovery.store import RestartRecord
+from dashboard.plugins.recovery.schema import RestartRecord
 
 SPOOL_NAME = "recovery-spool.jsonl"
 SPOOL_FILE_MODE = 0o640

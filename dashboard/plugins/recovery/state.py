@@ -25,9 +25,11 @@ from dashboard.plugins.recovery.lifecycle import WorkerExits
 from dashboard.plugins.recovery.policy import PolicyVerdict, RestartPolicy
 from dashboard.plugins.recovery.refresher import HistoryRefresher, StoreView
 from dashboard.plugins.recovery.restarts import ConfigCheck, Restarts, master_pid
+from dashboard.plugins.recovery.schema import Heartbeat
 from dashboard.plugins.recovery.settings import RecoverySettings
 from dashboard.plugins.recovery.spool import RestartSpool
-from dashboard.plugins.recovery.store import Heartbeat, RestartStore, store_engine
+from dashboard.plugins.recovery.store import RestartStore
+from dashboard.plugins.recovery.storeengine import store_engine
 from dashboard.plugins.recovery.watchdog import Watchdog
 
 if TYPE_CHECKING:

@@ -1,192 +1,40 @@
-"""The restart-history store: restarts and worker heartbeats, shared by every worker of a host.
-
-Why a database and not process memory: a restart request lands on one worker, the crash of
-another is seen only by the gunicorn master, and the admin status must read the same history
-whichever worker answers. SQLite in ``runtime_dir`` (WAL, busy timeout) serves the processes of one
-host; any SQLAlchemy URL (PostgreSQL) in ``store_url`` shares one history between hosts.
+"""The restart-history store's operations: restarts and worker heartbeats, shared by every
+worker of a host (and, with ``store_url``, by every host).
 
 Decisions that must not race (two operators pressing "restart" on two workers at once) run inside
 :meth:`RestartStore.exclusive`: ``BEGIN IMMEDIATE`` on SQLite, a row lock on a one-row table
-elsewhere. The store engine is kept out of the host's database hooks, so the circuit breaker never
-gates it and its calls never count as the app's database outcomes.
+elsewhere. What is stored is :mod:`.schema`; how the store connects, and the bound on every
+operation, is :mod:`.storeengine`.
 """
 
 from __future__ import annotations
 
-import math
 import random
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from datetime import datetime
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    DateTime,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    and_,
-    create_engine,
-    delete,
-    event,
-    insert,
-    select,
-    update,
-)
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
-from sqlalchemy.types import TypeDecorator
 
-from dashboard import exclude_from_observation
-from dashboard.plugins.recovery.deadline import StoreDeadlines
+from dashboard.db.engine import exclude_from_observation
+from dashboard.plugins.recovery.schema import (
+    Heartbeat,
+    RestartRecord,
+    decision_lock,
+    heartbeats,
+    metadata,
+    restarts,
+)
+from dashboard.plugins.recovery.storeengine import IMMEDIATE_OPTION
 
 #: Rows kept in the restart history; the admin API shows the newest 50 of them.
 HISTORY_LIMIT = 500
-DEFAULT_STORE_TIMEOUT_MS = 2000
-IMMEDIATE_OPTION = "recovery_write_lock"
 #: ``create_schema`` tries this often, pausing 0.05 s, 0.1 s, 0.2 s ... (halved at random).
 SCHEMA_ATTEMPTS = 6
 SCHEMA_BACKOFF_SECONDS = 0.05
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC in and out, on every dialect (SQLite stores naive UTC text)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the recovery store")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-metadata = MetaData()
-
-restarts = Table(
-    "recovery_restarts", metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=True),
-    Column("id", String(32), nullable=False, unique=True),
-    Column("host_key", String(200), nullable=False),
-    Column("requested_at", UTCDateTime(), nullable=False),
-    Column("completed_at", UTCDateTime(), nullable=True),
-    Column("source", String(16), nullable=False),
-    Column("actor", String(100), nullable=False),
-    Column("reason", String(500), nullable=False),
-    Column("decision", String(16), nullable=False),
-    Column("override", Boolean, nullable=False, default=False),
-)
-
-heartbeats = Table(
-    "recovery_heartbeats", metadata,
-    Column("host_key", String(200), primary_key=True),
-    Column("pid", Integer, primary_key=True, autoincrement=False),
-    Column("started_at", UTCDateTime(), nullable=False),
-    Column("last_heartbeat", UTCDateTime(), nullable=False),
-    Column("breaker_state", String(16), nullable=True),
-    Column("recommendation", String(16), nullable=True),
-    Column("recover_since", UTCDateTime(), nullable=True),
-)
-
-decision_lock = Table(
-    "recovery_lock", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
-)
-
-
-@dataclass(frozen=True)
-class RestartRecord:
-    """One entry of the restart history (docs/api/admin.md ``restart_history``)."""
-
-    id: str
-    host_key: str
-    requested_at: datetime
-    completed_at: datetime | None
-    source: str
-    actor: str
-    reason: str
-    decision: str
-    override: bool
-
-
-@dataclass(frozen=True)
-class Heartbeat:
-    """What one worker last said about itself."""
-
-    host_key: str
-    pid: int
-    started_at: datetime
-    last_heartbeat: datetime
-    breaker_state: str | None
-    recommendation: str | None
-    recover_since: datetime | None
-
-
-def store_engine(store_url: str, runtime_dir: Path,
-                 timeout_ms: int = DEFAULT_STORE_TIMEOUT_MS) -> Engine:
-    """The engine for ``store_url``, or a SQLite file in ``runtime_dir`` when it is empty.
-
-    Every operation is bounded by ``timeout_ms`` (``store_timeout_ms``): the connect timeout
-    (PostgreSQL counts whole seconds, at least 2), the statement timeout (PostgreSQL
-    ``statement_timeout``; SQLite's busy timeout), the pool wait, and
-    :class:`~dashboard.plugins.recovery.deadline.StoreDeadlines`, which cuts a connection held past the
-    bound when the network goes silent. Creating the engine never connects.
-    """
-    seconds = timeout_ms / 1000
-    if not store_url:
-        runtime_dir.mkdir(parents=True, exist_ok=True)
-        store_url = f"sqlite:///{(runtime_dir / 'recovery.sqlite3').resolve()}"
-    url = make_url(store_url)
-    if url.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": seconds,
-                                                  "check_same_thread": False})
-        _sqlite_wal_and_immediate(engine, timeout_ms)
-        return exclude_from_observation(engine)
-    connect_args: dict[str, Any] = {}
-    if url.get_backend_name() == "postgresql":
-        connect_args["connect_timeout"] = max(1, math.ceil(seconds))
-        options = " ".join(filter(None, [url.query.get("options") or "",  # type: ignore[list-item]
-                                         f"-c statement_timeout={timeout_ms}"]))
-        connect_args["options"] = options
-    # No pre-ping: it would run before the deadline is armed. A connection the server dropped
-    # fails one operation, is invalidated, and the next operation reconnects.
-    engine = create_engine(url, pool_size=2, max_overflow=2, pool_pre_ping=False,
-                           pool_timeout=seconds, pool_recycle=300, connect_args=connect_args)
-    StoreDeadlines(seconds).attach(engine)
-    return exclude_from_observation(engine)
-
-
-def _sqlite_wal_and_immediate(engine: Engine, busy_timeout_ms: int) -> None:
-    """WAL lets readers and one writer work at once; ``BEGIN IMMEDIATE`` takes the write lock
-    up front so a read-then-write decision cannot be overtaken by another process."""
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Connection) -> None:
-        immediate = connection.get_execution_options().get(IMMEDIATE_OPTION, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 class RestartStore:

@@ -9,7 +9,8 @@ from dashboard.clock import ManualClock
 from dashboard.plugins.recovery.audit import AuditLog
 from dashboard.plugins.recovery.policy import ChurnRule, CooldownRule, RestartPolicy
 from dashboard.plugins.recovery.restarts import Restarts
-from dashboard.plugins.recovery.store import RestartStore, store_engine
+from dashboard.plugins.recovery.store import RestartStore
+from dashboard.plugins.recovery.storeengine import store_engine
 
 HOST_KEY = "h:1"
 

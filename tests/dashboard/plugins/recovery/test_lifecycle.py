@@ -10,7 +10,8 @@ import pytest
 from dashboard.clock import ManualClock
 from dashboard.plugins.recovery.audit import AuditLog
 from dashboard.plugins.recovery.lifecycle import WorkerExits, describe_exit
-from dashboard.plugins.recovery.store import Heartbeat, RestartStore
+from dashboard.plugins.recovery.schema import Heartbeat
+from dashboard.plugins.recovery.store import RestartStore
 from tests.dashboard.plugins.recovery.parts import HOST_KEY, restart_parts
 
 

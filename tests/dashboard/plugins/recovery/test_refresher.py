@@ -20,8 +20,10 @@ from dashboard.plugins.recovery.contact import StoreContact
 from dashboard.plugins.recovery.policy import ChurnRule, CooldownRule, RestartPolicy
 from dashboard.plugins.recovery.refresher import HistoryRefresher, refresh_interval
 from dashboard.plugins.recovery.restarts import RestartRequest, Restarts
+from dashboard.plugins.recovery.schema import EPOCH, RestartRecord
 from dashboard.plugins.recovery.spool import RestartSpool
-from dashboard.plugins.recovery.store import EPOCH, RestartRecord, RestartStore, store_engine
+from dashboard.plugins.recovery.store import RestartStore
+from dashboard.plugins.recovery.storeengine import store_engine
 from dashboard.plugins.recovery.watchdog import Watchdog
 from tests.support.faultproxy import FaultProxy
 

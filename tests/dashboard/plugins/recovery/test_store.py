@@ -13,13 +13,9 @@ from dashboard.clock import SystemClock
 from dashboard.plugins.recovery.audit import AuditLog
 from dashboard.plugins.recovery.policy import ChurnRule, CooldownRule, RestartPolicy
 from dashboard.plugins.recovery.restarts import RestartRequest, Restarts
-from dashboard.plugins.recovery.store import (
-    EPOCH,
-    Heartbeat,
-    RestartRecord,
-    RestartStore,
-    store_engine,
-)
+from dashboard.plugins.recovery.schema import EPOCH, Heartbeat, RestartRecord
+from dashboard.plugins.recovery.store import RestartStore
+from dashboard.plugins.recovery.storeengine import store_engine
 
 T0 = datetime(2026, 11, 28, 10, 0, 0, tzinfo=UTC)
 

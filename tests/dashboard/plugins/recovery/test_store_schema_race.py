@@ -19,7 +19,8 @@ ROUNDS = 4  # one fresh file per round: the race is lost often, not always
 
 
 def _create(base: str, start: Any, results: Any) -> None:
-    from dashboard.plugins.recovery.store import RestartStore, store_engine
+    from dashboard.plugins.recovery.store import RestartStore
+    from dashboard.plugins.recovery.storeengine import store_engine
 
     for round_ in range(ROUNDS):
         store = RestartStore(store_engine("", Path(base) / str(round_)))
@@ -46,7 +47,8 @@ def test_eight_processes_create_the_schema_of_one_fresh_file(tmp_path: Path) -> 
         process.join(60)
     assert [o for o in outcomes if o != "ok"] == []
 
-    from dashboard.plugins.recovery.store import RestartStore, store_engine
+    from dashboard.plugins.recovery.store import RestartStore
+    from dashboard.plugins.recovery.storeengine import store_engine
 
     store = RestartStore(store_engine("", tmp_path / "0"))
     try:

@@ -12,7 +12,8 @@ from dashboard.clock import ManualClock
 from dashboard.plugins.recovery.audit import AuditLog
 from dashboard.plugins.recovery.heartbeat import Heartbeater, WorkerReading
 from dashboard.plugins.recovery.restarts import RestartRequest, Restarts
-from dashboard.plugins.recovery.store import EPOCH, RestartStore
+from dashboard.plugins.recovery.schema import EPOCH
+from dashboard.plugins.recovery.store import RestartStore
 from dashboard.plugins.recovery.watchdog import Watchdog
 from tests.dashboard.plugins.recovery.parts import restart_parts
 
