@@ -11,9 +11,10 @@ Other per-request series that can be sampled instead of counted (the admission i
 Counts are exact after a flush, which happens:
 
 * every :data:`FLUSH_SECONDS` in each process (so another worker's scrape sees them at most that
-  late: :func:`dashboard.metrics.files.render_multiprocess` waits one interval for that reason);
-* before anything reads the process's own registry (:func:`dashboard.metrics.series.series` registers
-  a collector that calls :func:`flush_all` first), and at scrape and exit.
+  late: :func:`dashboard.metrics.files.render_multiprocess` does not wait for them);
+* before anything reads the process's own registry
+  (:func:`dashboard.metrics.series.series` registers a collector that calls :func:`flush_all`
+  first), and at scrape and exit.
 
 The aggregated write uses the ``Histogram`` child's buckets and sum (``_upper_bounds``,
 ``_buckets``, ``_sum``, stable since prometheus_client 0.4); a version without them gets one

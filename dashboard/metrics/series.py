@@ -126,7 +126,10 @@ def series() -> SimpleNamespace:
     """
     from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 
+    from dashboard.metrics.process import BuildInfoCollector
+
     REGISTRY.register(_FlushBuffered())  # before the series: a read sees what was buffered
+    REGISTRY.register(BuildInfoCollector())  # multiprocess scrapes add theirs (metrics.files)
     return SimpleNamespace(
         # -- docs/api/metrics.md --
         breaker_state=Gauge(
@@ -147,9 +150,10 @@ def series() -> SimpleNamespace:
         # -- docs/api/metrics.md --
         http_request_duration=Histogram(
             "dashboard_http_request_duration_seconds",
-            "Time from receiving a request to closing its body, by method, status class and "
-            "contract error code (empty when the answer carries none).",
-            ["method", "status", "code"], buckets=REQUEST_BUCKETS),
+            "Time from receiving a request to closing its body, by method, status class, "
+            "contract error code (empty when the answer carries none, STALE for a stand-in) "
+            "and handler (app, or control: health, metrics, admin, static).",
+            ["method", "status", "code", "handler"], buckets=REQUEST_BUCKETS),
         db_statement_duration=Histogram(
             "dashboard_db_statement_duration_seconds",
             "Time a statement of the host's engine ran, failed ones included.",
@@ -187,6 +191,34 @@ def series() -> SimpleNamespace:
             "dashboard_stale_responses_total",
             "Degraded answers replaced by the last good answer (fallback), by the code they "
             "stood in for.", ["code"]),
+        # -- docs/api/metrics.md --
+        database_up=Gauge(
+            "dashboard_database_up",
+            "1 when the worker's last background probe of the engine passed, 0 when it failed.",
+            ["engine"], multiprocess_mode="liveall"),
+        health_status=Gauge(
+            "dashboard_health_status",
+            "The worker's health from its background probe: 0 healthy, 1 degraded, 2 unhealthy.",
+            multiprocess_mode="liveall"),
+        pool_size=Gauge(
+            "dashboard_db_pool_size",
+            "Configured pool size per engine, summed over live workers.", ["engine"],
+            multiprocess_mode="livesum"),
+        pool_overflow=Gauge(
+            "dashboard_db_pool_overflow",
+            "Connections open beyond the pool size per engine, summed over live workers.",
+            ["engine"], multiprocess_mode="livesum"),
+        pool_waiting=Gauge(
+            "dashboard_db_pool_waiting",
+            "Threads waiting for a free connection per engine, summed over live workers.",
+            ["engine"], multiprocess_mode="livesum"),
+        pool_timeouts=Counter(
+            "dashboard_db_pool_timeouts_total",
+            "Checkouts that gave up after pool_timeout, per engine.", ["engine"]),
+        breaker_calls=Counter(
+            "dashboard_breaker_calls_total",
+            "Database calls seen by the circuit breaker by outcome: success, failure, slow, "
+            "not_permitted (refused while open).", ["kind"]),
     )
 
 
@@ -203,8 +235,15 @@ def status_class(status: str | int) -> str:
 
 #: Codes a stale (fallback) answer can stand in for (docs/plugins/fallback.md).
 STALE_CODES = ("CIRCUIT_BREAKER_OPEN", "DB_CONNECTION_FAILED", "DB_POOL_EXHAUSTED",
-               "DB_QUERY_TIMEOUT", "OVERLOADED")
+               "DB_QUERY_TIMEOUT", "DB_CONFLICT", "OVERLOADED")
 RESTART_SOURCES = ("manual", "auto", "crash")
+#: The code a stand-in (a stale 200 in place of a degraded answer) carries in the request
+#: histogram: what the client received, not what the app answered.
+STALE_CODE = "STALE"
+HANDLERS = ("app", "control")
+BREAKER_CALL_KINDS = ("success", "failure", "slow", "not_permitted")
+#: The host's own engine in ``engine`` labels; adopted app engines use their own names.
+DEFAULT_ENGINE = "default"
 
 
 def prime(degraded_codes: Iterable[str] = ()) -> SimpleNamespace:
@@ -225,5 +264,39 @@ def prime(degraded_codes: Iterable[str] = ()) -> SimpleNamespace:
         metrics.stale_responses.labels(code=code)
     for before, after in BREAKER_TRANSITIONS:
         metrics.breaker_transitions.labels(before, after)
-    metrics.http_request_duration.labels("GET", "2xx", "")
+    for handler in HANDLERS:
+        metrics.http_request_duration.labels("GET", "2xx", "", handler)
+    for kind in BREAKER_CALL_KINDS:
+        metrics.breaker_calls.labels(kind=kind)
+    prime_engine(DEFAULT_ENGINE)
     return metrics
+
+
+def prime_engine(engine: str) -> None:
+    """The per-engine series at 0, and this worker's probe readings at their starting values.
+
+    ``database_up`` starts at 1 and ``dashboard_health_status`` at 0 (healthy): nothing has
+    failed yet, and the background probe's first reading (taken as the worker starts) replaces
+    them. Starting them at 0 would make an engine nobody probes read as down. They are set once
+    per process (a later prime, at every scrape, must not overwrite a probe's reading).
+    """
+    metrics = series()
+    for gauge in (metrics.pool_size, metrics.pool_overflow, metrics.pool_waiting):
+        gauge.labels(engine=engine)
+    metrics.pool_timeouts.labels(engine=engine)
+    if mark_set(("database_up", engine)):
+        metrics.database_up.labels(engine=engine).set(1)
+    if mark_set(("health_status",)):
+        metrics.health_status.set(0)
+
+
+_set_in: dict[tuple[str, ...], int] = {}
+
+
+def mark_set(key: tuple[str, ...]) -> bool:
+    """``True`` the first time this process asks for ``key`` (a forked worker starts afresh)."""
+    pid = os.getpid()
+    if _set_in.get(key) == pid:
+        return False
+    _set_in[key] = pid
+    return True

@@ -25,7 +25,7 @@ from functools import partial
 from dashboard.context import at_request_end
 from dashboard.db.faults import DbOutcome
 from dashboard.plugins.breaker.machine import CircuitBreaker, CircuitOpenError, Permit
-from dashboard.plugins.breaker.metrics import FailureRateGauge, count_rejection
+from dashboard.plugins.breaker.metrics import FailureRateGauge, count_call, count_rejection
 from dashboard.plugins.breaker.slowwatch import SlowCallWatch
 
 
@@ -95,12 +95,15 @@ class BreakerGate:
             if slow is not False:
                 if slow is not None and fault is not None and fault.is_availability_failure:
                     self.breaker.record_failure_of_slow(slow)
+                    count_call("failure")
                     self.failure_rate.publish()
                 return
         scope = _scope.get()
         permit = scope.permit if scope is not None else None
         if fault is None:
             self.breaker.record_success(permit)
+            count_call("success")
         elif fault.is_availability_failure:
             self.breaker.record_failure(permit)
+            count_call("failure")
         self.failure_rate.publish()

@@ -32,6 +32,7 @@ import weakref
 from threading import get_ident
 
 from dashboard.plugins.breaker.machine import CircuitBreaker, Permit, SlowTicket
+from dashboard.plugins.breaker.metrics import count_call
 
 _MIN_TICK_SECONDS = 0.005
 _IDLE_CHECK_SECONDS = 60  # an idle sweeper still looks now and then (belt and braces)
@@ -103,6 +104,7 @@ class SlowCallWatch:
                 if inflight.pop(thread, None) is None:
                     continue  # it ended just now: the ending side counted it
                 self._slow[thread] = self.breaker.record_slow(permit)
+                count_call("slow")
                 marked += 1
                 while len(self._slow) > _MAX_REMEMBERED:
                     del self._slow[next(iter(self._slow))]

@@ -49,7 +49,7 @@ def dashboard_configure(host: Host) -> None:
 
 @hookimpl
 def dashboard_engine_created(engine: Engine) -> None:
-    prometheus.track_pool(engine.pool)
+    prometheus.track_pool(engine)
 
 
 @hookimpl

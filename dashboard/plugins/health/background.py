@@ -18,15 +18,27 @@ result as ``checks.database`` with its ``age_seconds``. A failed probe makes ``/
   and stopped by :meth:`close`. Never in ``testing``: there a test drives :meth:`tick` itself.
 * The thread is a daemon and never raises: a probe that raises is recorded as a failed check
   naming the error class.
+* Every reading is in the metrics, so an idle outage shows there too: this worker's
+  ``dashboard_database_up{engine}`` (1 passed, 0 failed) and ``dashboard_health_status``
+  (0 healthy, 1 degraded for a slow probe, 2 unhealthy for a failed one). The log says when the
+  probe starts failing (one WARNING) and when it passes again (one INFO), not at every tick.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from dashboard import CheckResult, Clock, PeriodicThread
+from dashboard.metrics.series import DEFAULT_ENGINE, mark_set, series
+
+logger = logging.getLogger("dashboard.health")
+#: ``dashboard_health_status`` per check status of the probe.
+HEALTH_STATUS = {"pass": 0, "warn": 1, "fail": 2}
+#: This worker's last status per probed engine (a worker probes each engine it serves).
+_statuses: dict[str, int] = {}
 
 
 @dataclass(frozen=True)
@@ -40,10 +52,13 @@ class ProbeReading:
 class BackgroundProbe:
     """Runs ``probe`` every ``period`` seconds on a daemon thread; keeps the last reading."""
 
-    def __init__(self, probe: Callable[[], CheckResult], clock: Clock, period: float) -> None:
+    def __init__(self, probe: Callable[[], CheckResult], clock: Clock, period: float,
+                 engine: str = DEFAULT_ENGINE) -> None:
         self._probe = probe
         self._clock = clock
         self.period = period
+        self.engine = engine  # the ``engine`` label of its readings ("default": the host's)
+        self._failing = False
         self._reading: ProbeReading | None = None
         self._lock = threading.Lock()
         self._loop = PeriodicThread("health-background-probe", period, self.tick,
@@ -69,7 +84,28 @@ class BackgroundProbe:
         with self._lock:
             self._reading = ProbeReading(result, self._clock.monotonic())
             self.ticks += 1
+        self._publish(result)
         return result
+
+    def _publish(self, result: CheckResult) -> None:
+        """The reading as this worker's gauges, and a log line when it turns (never raises)."""
+        failing = result.status == "fail"
+        try:
+            metrics = series()
+            mark_set(("database_up", self.engine))  # a reading: the primed 1 is not wanted
+            mark_set(("health_status",))
+            metrics.database_up.labels(engine=self.engine).set(0 if failing else 1)
+            _statuses[self.engine] = HEALTH_STATUS.get(result.status, 2)
+            metrics.health_status.set(max(_statuses.values()))  # the worst of its engines
+        except Exception:  # a metric must never stop the probe
+            logger.debug("health: probe reading not published", exc_info=True)
+        if failing and not self._failing:
+            logger.warning("health: background database probe failing (engine=%s, error=%s)",
+                           self.engine, result.details.get("error", "unknown"))
+        elif self._failing and not failing:
+            logger.info("health: background database probe passes again (engine=%s)",
+                        self.engine)
+        self._failing = failing
 
     def check(self) -> CheckResult | None:
         """The last background result with its ``age_seconds``; ``None`` before the first."""

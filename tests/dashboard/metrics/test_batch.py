@@ -88,15 +88,15 @@ def test_reading_the_default_registry_flushes_first() -> None:
     from dashboard.metrics.series import series
 
     metrics = series()
-    labels = ("GET", "2xx", "histbatch-test")
+    labels = ("GET", "2xx", "histbatch-test", "app")
     before = REGISTRY.get_sample_value("dashboard_http_request_duration_seconds_count",
-                                       dict(zip(("method", "status", "code"), labels,
+                                       dict(zip(("method", "status", "code", "handler"), labels,
                                                 strict=True))) or 0.0
     batch = BatchedHistogram(metrics.http_request_duration)
     for _ in range(7):
         batch.observe(labels, 0.003)
     after = REGISTRY.get_sample_value("dashboard_http_request_duration_seconds_count",
-                                      dict(zip(("method", "status", "code"), labels,
+                                      dict(zip(("method", "status", "code", "handler"), labels,
                                                strict=True)))
     assert after == before + 7
 

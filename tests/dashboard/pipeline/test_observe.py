@@ -39,7 +39,7 @@ def observed(wsgi: Any) -> Any:
 
 
 def count(**labels: str) -> float:
-    return REGISTRY.get_sample_value(SERIES, labels) or 0.0
+    return REGISTRY.get_sample_value(SERIES, {"handler": "app", **labels}) or 0.0
 
 
 def test_labels_are_method_status_class_and_contract_code() -> None:
