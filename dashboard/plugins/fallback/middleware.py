@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from dashboard import CONTROL_PATH_PREFIXES, PRODUCED, WSGIApp, close_body
+from dashboard.pipeline.observe import mark_stand_in
 from dashboard.plugins.fallback.keeping import json_typed
 from dashboard.plugins.fallback.standin import (
     MAX_ERROR_BODY_BYTES,
@@ -206,6 +207,7 @@ class _Covered:
         self.chunks = []
         self.upstream("200 OK", new_headers, exc_info)
         self.middleware.on_stand_in(code)
+        mark_stand_in(self.environ)  # the request histogram counts what the client got: STALE
         return [body]
 
     def pass_on(self, chunks: Sequence[bytes]) -> None:
