@@ -126,7 +126,7 @@ def assert_error_envelope(response: TestResponse, code: str, status: int | None 
     presence of ``meta.retry_after_seconds`` and the ``Retry-After`` header (equal, whole
     seconds, >= 1), and ``retry_after`` when given.
     """
-    body = response.get_json()
+    body: dict[str, Any] | None = response.get_json()
     assert body is not None, response.get_data(as_text=True)
     expected_status = status if status is not None else contract.ERROR_CODES[code].status
     assert response.status_code == expected_status, (response.status_code, body)

@@ -40,6 +40,8 @@ class _Answered:
 
     __slots__ = ("sent", "status")
     headers = ()
+    status: Any
+    sent: Any
 
 
 class _Recording(dict[str, Any]):
@@ -84,7 +86,7 @@ class AccessLine:
         them (missing: ``-``; a string's double quotes escaped), or, when :attr:`atoms` is not
         known, ``SafeAtoms`` itself."""
         if self.atoms is None:
-            return SafeAtoms(atoms)  # type: ignore[no-any-return]
+            return SafeAtoms(atoms)  # type: ignore[no-any-return]  # gunicorn is untyped
         values = {}
         for name, key in self.atoms:
             value = atoms.get(key, "-")

@@ -49,7 +49,7 @@ class QueuedHandler(logging.Handler):
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
 
-    def handle(self, record: logging.LogRecord) -> bool:  # type: ignore[override]
+    def handle(self, record: logging.LogRecord) -> bool:
         """No lock: the queue is the only thing shared, and putting never blocks."""
         if not self.filter(record):
             return False

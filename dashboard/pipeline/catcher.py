@@ -86,7 +86,8 @@ class _ServedBody:
 
     def __iter__(self) -> Iterator[bytes]:
         rest = iter(partial(self._context.run, next, self._rest, _END), _END)
-        return itertools.chain((self._first,), rest, iter(self.close, None))
+        # mypy reads next(it, _END) as object; the sentinel stops it, so rest yields bytes
+        return itertools.chain((self._first,), rest, iter(self.close, None))  # type: ignore[arg-type]
 
     def close(self) -> None:
         if self._closed:
@@ -162,7 +163,7 @@ class LastResortCatcher:
                 context.run(_end, exchange.ends)
         if self.meter is not None:
             self.meter(environ, exchange.status, started)
-        return iterable  # type: ignore[no-any-return]
+        return iterable
 
     @staticmethod
     def internal_error(exc: BaseException, environ: WSGIEnviron) -> Any:

@@ -8,11 +8,14 @@ server (loading the app) hand it on too.
 from __future__ import annotations
 
 import types
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from dashboard.types import WSGIApp
+#: Any layer-like callable: a WSGI app, or a meter called once per request.
+C = TypeVar("C", bound=Callable[..., Any])
 
 
-def direct_call(app: WSGIApp) -> WSGIApp:
+def direct_call(app: C) -> C:
     """``app.__call__`` when ``app`` is an instance of a class with a Python ``__call__``; else
     ``app`` itself.
 
@@ -23,5 +26,6 @@ def direct_call(app: WSGIApp) -> WSGIApp:
     sees no difference, and a plain function or bound method comes back as it is.
     """
     if type(type(app).__call__) is types.FunctionType:
-        return app.__call__  # type: ignore[no-any-return]
+        # mypy cannot read ``__call__`` of a callable type (it is the same signature as app's)
+        return app.__call__  # type: ignore[operator, no-any-return]
     return app

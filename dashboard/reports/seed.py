@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -39,16 +40,16 @@ def init_db(engine: Engine) -> bool:
     return True
 
 
-def build_rows() -> dict[str, list[dict]]:
+def build_rows() -> dict[str, list[dict[str, Any]]]:
     """Every demo row, generated from :data:`SEED`."""
     rng = random.Random(SEED)
     now = datetime.combine(TODAY, datetime.min.time()) + timedelta(hours=14)
-    centers = []
+    centers: list[dict[str, Any]] = []
     for area, names in AREAS.items():
         for name in names:
             centers.append({"id": len(centers) + 1, "code": f"{area[:2]}-{name[:4]}",
                             "name": name.title(), "area": area})
-    machines = []
+    machines: list[dict[str, Any]] = []
     for center in centers:
         for n in range(rng.randint(3, 6)):
             machines.append({
@@ -68,7 +69,7 @@ def build_rows() -> dict[str, list[dict]]:
             "started_at": started,
             "updated_at": started + timedelta(minutes=rng.randint(1, 600)),
         })
-    outputs = []
+    outputs: list[dict[str, Any]] = []
     for day_offset in range(OUTPUT_DAYS):
         day = TODAY - timedelta(days=day_offset)
         for center in centers:

@@ -108,8 +108,8 @@ class FallbackMiddleware:
             return self.app(environ, start_response)
         covered = _Covered(self, environ, start_response, key)
         body = self.app(environ, covered.start_response)
-        if type(body) in PRODUCED:
-            return covered.produced(body)
+        if type(body) in PRODUCED:  # a type() test does not narrow; isinstance takes subclasses
+            return covered.produced(body)  # type: ignore[arg-type]
         covered.iterable = body
         return covered
 
@@ -127,7 +127,8 @@ class FallbackMiddleware:
         degraded = read_degraded(body, headers)
         if degraded is None:
             return None
-        return (degraded.code, *stand_in(kept, degraded, environ, now))
+        answer = stand_in(kept, degraded, environ, now)
+        return None if answer is None else (degraded.code, *answer)
 
 
 class _Covered:

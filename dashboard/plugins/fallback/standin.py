@@ -60,7 +60,7 @@ def stand_in(kept: KeptAnswer, degraded: Degraded, environ: dict[str, Any], now:
         return None
     if not isinstance(payload, dict) or payload.get("success") is not True:
         return None
-    meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else {}
+    meta: dict[str, Any] = payload["meta"] if isinstance(payload.get("meta"), dict) else {}
     age = round(max(0.0, now - kept.stored_at), 3)  # Age is its whole seconds: the same age
     rid = request_id(environ)
     meta = {**meta, "timestamp": utc_timestamp(), "request_id": rid,

@@ -40,7 +40,7 @@ REASON_PRIORITY = ("database_unreachable", "circuit_breaker_open", "db_pool_satu
 RESTART_CHURN_EXCEEDED = "restart_churn_exceeded"
 
 
-def restart_policy(host: Host) -> dict[str, Any] | None:
+def restart_policy(host: Host) -> Mapping[str, Any] | None:
     """The recovery plugin's ``{"policy": ..., "restart_churn": ...}``, or ``None``."""
     answer = first_answer(host, "dashboard_restart_policy", host=host)
     return answer if isinstance(answer, Mapping) else None

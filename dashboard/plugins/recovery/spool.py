@@ -92,7 +92,7 @@ class RestartSpool:
             text = _read_all(descriptor)
         return [line for line in text.splitlines() if line.strip()]
 
-    def replay(self, write: Callable[[list[RestartRecord]], None]) -> int:
+    def replay(self, write: Callable[[list[RestartRecord]], object]) -> int:
         """Hand the spooled restarts to ``write`` (the store); on success drop them.
 
         ``write`` raising leaves the spool as it was. Returns how many records were replayed.

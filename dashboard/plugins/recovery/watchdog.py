@@ -37,9 +37,11 @@ T = TypeVar("T")
 def recovering_since(workers: list[Heartbeat], answered_before: datetime | None
                      ) -> Heartbeat | None:
     """The live worker that has recommended ``recover`` the longest, if any."""
-    candidates = [w for w in workers if w.recommendation == "recover" and w.recover_since
+    candidates = [(w.recover_since, w) for w in workers
+                  if w.recommendation == "recover" and w.recover_since is not None
                   and (answered_before is None or w.recover_since > answered_before)]
-    return min(candidates, key=lambda w: w.recover_since, default=None)  # type: ignore[arg-type]
+    earliest = min(candidates, key=lambda pair: pair[0], default=None)
+    return None if earliest is None else earliest[1]
 
 
 class Watchdog:
