@@ -7,10 +7,12 @@ import html
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.middleware.shared_data import SharedDataMiddleware
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import Map, RequestRedirect, Rule
+from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from dashboard import contract
@@ -23,6 +25,16 @@ if TYPE_CHECKING:
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 COMMON_SCRIPTS = ["mes-api.js", "degraded-banner.js", "page-common.js"]
+
+
+def relative_redirect(url: str, code: int) -> Response:
+    """A redirect to ``url``'s path and query only: the ``Host`` a client sent is never written
+    back into ``Location`` (Werkzeug's routing builds an absolute URL from it)."""
+    parts = urlsplit(url)
+    target = "/" + parts.path.lstrip("/") + (f"?{parts.query}" if parts.query else "")
+    response = redirect(target, code)
+    response.autocorrect_location_header = False
+    return response
 
 
 class ReportsApp:
@@ -70,6 +82,8 @@ class ReportsApp:
             endpoint, values = adapter.match()
         except NotFound:
             response = self._not_found(request)
+        except RequestRedirect as moved:  # e.g. merged slashes: "//reports" -> "/reports"
+            response = relative_redirect(moved.new_url, moved.code)
         except MethodNotAllowed as refusal:
             response = contract.error_response(environ, "METHOD_NOT_ALLOWED")
             response.headers["Allow"] = ", ".join(sorted(refusal.valid_methods or ()))

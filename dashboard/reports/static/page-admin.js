@@ -18,7 +18,7 @@
   "use strict";
   var TOKEN_KEY = "dashboard.adminToken";
   // `?refresh=<seconds>` changes the period; a retry hint from the server is always the floor.
-  var REFRESH_SECONDS = Number(new URLSearchParams(location.search).get("refresh")) || 10;
+  var REFRESH_SECONDS = PageParams.refreshSeconds(10);
   var HEALTH_SECONDS = Math.min(REFRESH_SECONDS, 5);
 
   var banner = new DegradedBanner(document.getElementById("banner-slot"));

@@ -38,8 +38,19 @@
     CIRCUIT_BREAKER_OPEN: "database calls are paused (circuit breaker open)",
     DB_QUERY_TIMEOUT: "the database is answering too slowly",
     DB_CONNECTION_FAILED: "database unavailable",
-    OVERLOADED: "the server is overloaded"
+    OVERLOADED: "the server is overloaded",
+    DB_CONFLICT: "the database resolved a conflict; retrying"
   };
+
+  // No page polls faster than this, whatever `?refresh=` says: a typo such as `refresh=0.001`
+  // must not turn one open tab into a flood of requests.
+  var MIN_REFRESH_SECONDS = 2;
+
+  /** The page's refresh period: `?refresh=<seconds>` when given, raised to the floor. */
+  function refreshSeconds(defaultSeconds) {
+    var asked = Number(new URLSearchParams(location.search).get("refresh")) || defaultSeconds;
+    return Math.max(asked, MIN_REFRESH_SECONDS);
+  }
 
   /** A state or reason as words ("cooling_down" -> "cooling down"); unknown ones de-underscored. */
   function word(value) {
@@ -131,13 +142,15 @@
 
   /** Polls /health every `periodSeconds` and calls `render(result | null)` (null: unreachable). */
   function watchHealth(periodSeconds, render) {
+    var period = Math.max(periodSeconds, MIN_REFRESH_SECONDS);
     function poll() {
       readHealth().then(render, function () { render(null); })
-        .then(function () { setTimeout(poll, periodSeconds * 1000); });
+        .then(function () { setTimeout(poll, period * 1000); });
     }
     poll();
   }
 
   global.Fmt = Fmt;
+  global.PageParams = { refreshSeconds: refreshSeconds, MIN_REFRESH_SECONDS: MIN_REFRESH_SECONDS };
   global.DashboardHealth = { read: readHealth, watch: watchHealth, sentence: healthSentence };
 })(window);

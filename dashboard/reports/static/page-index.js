@@ -5,7 +5,7 @@
  */
 (function () {
   "use strict";
-  var HEALTH_SECONDS = Number(new URLSearchParams(location.search).get("refresh")) || 10;
+  var HEALTH_SECONDS = PageParams.refreshSeconds(10);
   var banner = new DegradedBanner(document.getElementById("banner-slot"));
   var status = document.getElementById("report-status");
   var list = document.getElementById("report-list");

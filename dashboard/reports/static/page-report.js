@@ -18,7 +18,7 @@
   var spec = JSON.parse(document.getElementById("report-spec").textContent);
   var banner = new DegradedBanner(document.getElementById("banner-slot"));
   var params = new URLSearchParams(location.search);
-  var refreshSeconds = Number(params.get("refresh")) || DEFAULT_REFRESH_SECONDS;
+  var refreshSeconds = PageParams.refreshSeconds(DEFAULT_REFRESH_SECONDS);
 
   var body = document.getElementById("report-body");
   var updated = document.getElementById("report-updated");
