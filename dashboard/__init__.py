@@ -53,6 +53,7 @@ _from("dashboard.pipeline.closing", "PRODUCED", "ClosingBody", "close_body")
 _from("dashboard.db.faults", "DbOutcome", "Fault", "classify")
 _from("dashboard.db.engine", "build_engine", "exclude_from_observation", "socket_fileno")
 _from("dashboard.db.pool", "pool_figures", "saturation_status")
+_from("dashboard.db.deadline", "DeadlineWatch", "shut_down_socket")
 # Settings: a plugin's own TOML table, its problems, and the secrets never to show.
 _from("dashboard.config.sections", "DatabaseSection", "SectionModel", "check_database_url")
 _from("dashboard.config.problems", "ConfigError", "ConfigProblem")
@@ -64,8 +65,12 @@ _from("dashboard.hooks.resilience", "collect_checks", "collect_thresholds", "res
 # Background work: a periodic daemon thread; a process-wide installation done once.
 _from("dashboard.periodic", "PeriodicThread")
 _from("dashboard.once", "once")
-# Metrics: the process's Prometheus series and their write-behind beat.
-_from("dashboard.metrics.series", "RESTART_SOURCES", "series", prime_metrics="prime")
+# Metrics: the process's Prometheus series, their write-behind beat, pools sampled per engine,
+# and a request marked as answered by a stand-in (counted as code STALE).
+_from("dashboard.metrics.series", "DEFAULT_ENGINE", "RESTART_SOURCES", "mark_set", "series",
+      prime_metrics="prime")
+_from("dashboard.metrics.pools", "watch_engine")
+_from("dashboard.pipeline.observe", "mark_stand_in")
 _from("dashboard.metrics.batch", "BatchedCounter", register_flush="register")
 _from("dashboard.metrics.files", retire_worker_metrics="retire_process")
 
@@ -114,8 +119,8 @@ __all__ = [  # noqa: RUF022
     # Response bodies
     "PRODUCED", "ClosingBody", "close_body",
     # The database
-    "DbOutcome", "Fault", "build_engine", "classify", "exclude_from_observation", "pool_figures",
-    "saturation_status", "socket_fileno",
+    "DbOutcome", "DeadlineWatch", "Fault", "build_engine", "classify", "exclude_from_observation",
+    "pool_figures", "saturation_status", "shut_down_socket", "socket_fileno",
     # Settings
     "ConfigError", "ConfigProblem", "DatabaseSection", "SectionModel", "check_database_url",
     "config_problems_on_disk", "configured_secrets", "mask_literals",
@@ -125,8 +130,9 @@ __all__ = [  # noqa: RUF022
     # Background work
     "PeriodicThread", "once",
     # Metrics
-    "BatchedCounter", "RESTART_SOURCES", "prime_metrics", "register_flush", "render_metrics",
-    "retire_worker_metrics", "series",
+    "BatchedCounter", "DEFAULT_ENGINE", "RESTART_SOURCES", "mark_set", "mark_stand_in",
+    "prime_metrics", "register_flush", "render_metrics", "retire_worker_metrics", "series",
+    "watch_engine",
 ]
 
 if TYPE_CHECKING:
@@ -153,6 +159,7 @@ if TYPE_CHECKING:
         success_response,
         utc_timestamp,
     )
+    from dashboard.db.deadline import DeadlineWatch, shut_down_socket
     from dashboard.db.engine import build_engine, exclude_from_observation, socket_fileno
     from dashboard.db.faults import DbOutcome, Fault, classify
     from dashboard.db.pool import pool_figures, saturation_status
@@ -166,11 +173,13 @@ if TYPE_CHECKING:
     from dashboard.metrics.batch import BatchedCounter
     from dashboard.metrics.batch import register as register_flush
     from dashboard.metrics.files import retire_process as retire_worker_metrics
-    from dashboard.metrics.series import RESTART_SOURCES, series
+    from dashboard.metrics.pools import watch_engine
+    from dashboard.metrics.series import DEFAULT_ENGINE, RESTART_SOURCES, mark_set, series
     from dashboard.metrics.series import prime as prime_metrics
     from dashboard.once import once
     from dashboard.periodic import PeriodicThread
     from dashboard.pipeline.closing import PRODUCED, ClosingBody, close_body
+    from dashboard.pipeline.observe import mark_stand_in
     from dashboard.types import Host, StartResponse, StateKey, WSGIApp, WSGIEnviron
 
     __version__: str

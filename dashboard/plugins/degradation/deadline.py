@@ -29,10 +29,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 
-from dashboard.context import serving_host
-from dashboard.db.deadline import DeadlineWatch, shut_down_socket
-from dashboard.db.engine import socket_fileno
-from dashboard.once import once
+from dashboard import DeadlineWatch, once, serving_host, shut_down_socket, socket_fileno
 
 _TOKEN_KEY = "dashboard_deadline_token"
 _GRACE_SECONDS = 1.0

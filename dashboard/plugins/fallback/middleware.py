@@ -26,8 +26,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from dashboard import CONTROL_PATH_PREFIXES, PRODUCED, WSGIApp, close_body
-from dashboard.pipeline.observe import mark_stand_in
+from dashboard import CONTROL_PATH_PREFIXES, PRODUCED, WSGIApp, close_body, mark_stand_in
 from dashboard.plugins.fallback.keeping import json_typed
 from dashboard.plugins.fallback.standin import (
     MAX_ERROR_BODY_BYTES,

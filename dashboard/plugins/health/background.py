@@ -31,8 +31,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from dashboard import CheckResult, Clock, PeriodicThread
-from dashboard.metrics.series import DEFAULT_ENGINE, mark_set, series
+from dashboard import DEFAULT_ENGINE, CheckResult, Clock, PeriodicThread, mark_set, series
 
 logger = logging.getLogger("dashboard.health")
 #: ``dashboard_health_status`` per check status of the probe.

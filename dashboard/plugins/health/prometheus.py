@@ -15,8 +15,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from dashboard import DEGRADED_CODES, RESTART_SOURCES, prime_metrics, render_metrics, series
-from dashboard.metrics.series import DEFAULT_ENGINE
+from dashboard import (
+    DEFAULT_ENGINE,
+    DEGRADED_CODES,
+    RESTART_SOURCES,
+    prime_metrics,
+    render_metrics,
+    series,
+)
 
 __all__ = ["RESTART_SOURCES", "mark_worker_dead", "prime_series", "render", "track_pool"]
 
@@ -60,7 +66,7 @@ def track_pool(engine: Any, name: str = DEFAULT_ENGINE) -> None:
     """
     from sqlalchemy import event
 
-    from dashboard.metrics.pools import watch_engine
+    from dashboard import watch_engine
 
     pool_of = (lambda: engine.pool) if hasattr(engine, "pool") else (lambda: engine)
     if hasattr(engine, "pool"):

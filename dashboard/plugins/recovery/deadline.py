@@ -22,9 +22,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from dashboard.clock import Clock
-from dashboard.db.deadline import DeadlineWatch, shut_down_socket
-from dashboard.db.engine import socket_fileno
+from dashboard import Clock, DeadlineWatch, shut_down_socket, socket_fileno
 
 _TOKEN_KEY = "recovery_store_deadline"
 

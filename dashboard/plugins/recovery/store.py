@@ -19,7 +19,7 @@ from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
-from dashboard.db.engine import exclude_from_observation
+from dashboard import exclude_from_observation
 from dashboard.plugins.recovery.schema import (
     Heartbeat,
     RestartRecord,

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
 
-from dashboard.db.engine import exclude_from_observation
+from dashboard import exclude_from_observation
 from dashboard.plugins.recovery.deadline import StoreDeadlines
 
 DEFAULT_STORE_TIMEOUT_MS = 2000
