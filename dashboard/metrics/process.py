@@ -104,7 +104,7 @@ class HostProcessCollector:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
         yield build_info()
-        families = {
+        families: dict[str, CounterMetricFamily | GaugeMetricFamily] = {
             "cpu": CounterMetricFamily("process_cpu_seconds_total",
                                        "User and system CPU time of the process, in seconds.",
                                        labels=["pid"]),

@@ -60,11 +60,11 @@ def preallocate_sample_files() -> None:
     """
     from prometheus_client import mmap_dict, values
 
-    base = getattr(values, "MmapedDict", None)
+    base: Any = getattr(values, "MmapedDict", None)
     if base is None or getattr(base, "preallocates", False):
         return
 
-    class PreallocatedMmapedDict(base):  # type: ignore[misc, valid-type]
+    class PreallocatedMmapedDict(base):
         preallocates = True
 
         def __init__(self, filename: str, read_mode: bool = False) -> None:
@@ -72,9 +72,9 @@ def preallocate_sample_files() -> None:
                 _allocate(filename, mmap_dict._INITIAL_MMAP_SIZE)
             super().__init__(filename, read_mode)
             if not read_mode:
-                self._f = _AllocatingFile(self._f)
+                self._f: Any = _AllocatingFile(self._f)
 
-    values.MmapedDict = PreallocatedMmapedDict
+    values.MmapedDict = PreallocatedMmapedDict  # type: ignore[misc]  # prometheus_client's class, replaced
 
 
 def _allocate(filename: str, size: int) -> None:

@@ -64,7 +64,7 @@ class RequestMeter:
 
     def __init__(self) -> None:
         self._batch: BatchedHistogram | None = None
-        self._buffers: dict[tuple[str, str, str], deque[float]] = {}
+        self._buffers: dict[tuple[str, str, str, bool], deque[float]] = {}
 
     def __call__(self, environ: WSGIEnviron, status_line: str, started: float) -> None:
         elapsed = time.perf_counter() - started
