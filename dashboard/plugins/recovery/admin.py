@@ -33,7 +33,8 @@ from dashboard import (
 from dashboard.plugins.recovery import readings
 from dashboard.plugins.recovery.body import BadRequest, parse_json_object, read_body
 from dashboard.plugins.recovery.breakerctl import BreakerControl
-from dashboard.plugins.recovery.restarts import RestartRequest, master_pid, master_reloader
+from dashboard.plugins.recovery.master import master_pid, master_reloader
+from dashboard.plugins.recovery.restarts import RestartRequest
 from dashboard.plugins.recovery.schema import Heartbeat, RestartRecord
 
 if TYPE_CHECKING:

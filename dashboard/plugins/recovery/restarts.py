@@ -2,8 +2,8 @@
 
 Every path does the same three things in the same order: decide under the store's exclusive lock
 (so two requests on two workers cannot both pass the policy), record the decision in the history,
-then act (signal the master) and append the audit line. Refused requests are recorded with
-``decision = "refused"`` and never count as restarts.
+then act (signal the master: :mod:`.master`) and append the audit line. Refused requests are
+recorded with ``decision = "refused"`` and never count as restarts.
 
 When the history store is silent (policy ``unknown``) or fails during the decision, the store is
 left out (§9.4): a plain request is refused with ``RESTART_HISTORY_UNAVAILABLE``; an acknowledged
@@ -14,8 +14,6 @@ override (or a crash seen by the master) executes, is audited, and goes to the s
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -23,9 +21,10 @@ from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard import MASTER_PID_ENV, Clock
+from dashboard import Clock
 from dashboard.plugins.recovery.audit import AuditLog, AuditRecord
 from dashboard.plugins.recovery.contact import StoreContact
+from dashboard.plugins.recovery.master import Reloader, count_restart, signal_master
 from dashboard.plugins.recovery.policy import PolicyVerdict, RestartPolicy, unknown_verdict
 from dashboard.plugins.recovery.schema import RestartRecord
 from dashboard.plugins.recovery.spool import RestartSpool
@@ -33,31 +32,10 @@ from dashboard.plugins.recovery.store import RestartStore
 
 logger = logging.getLogger("dashboard.recovery")
 
-Reloader = Callable[[], None]
-
 REFUSAL_CODES = {"cooling_down": "RESTART_COOLDOWN", "blocked": "RESTART_POLICY_BLOCKED"}
 HISTORY_UNAVAILABLE = "RESTART_HISTORY_UNAVAILABLE"
 #: The problems of the config on disk, one value-free line each (``[]``: valid).
 ConfigCheck = Callable[[], list[str]]
-
-
-def master_pid() -> int | None:
-    """The gunicorn master that forked this worker, when it can be asked to reload."""
-    value = os.environ.get(MASTER_PID_ENV, "")
-    if not value.isdigit():
-        return None
-    pid = int(value)
-    # Only our own parent (or ourselves, in the master): never signal an unrelated process that
-    # inherited the variable.
-    return pid if pid in (os.getppid(), os.getpid()) else None
-
-
-def master_reloader() -> Reloader | None:
-    """Ask the master for a graceful reload (SIGHUP): new workers, same listening socket."""
-    pid = master_pid()
-    if pid is None:
-        return None
-    return lambda: os.kill(pid, signal.SIGHUP)
 
 
 @dataclass(frozen=True)
@@ -154,7 +132,7 @@ class Restarts:
             return self._without_store(restart_id, request, reloader, source, event, problems)
         if self.contact is not None:
             self.contact.answered()
-        if decision == "executed" and not self._signal(restart_id, reloader, source):
+        if decision == "executed" and not signal_master(restart_id, reloader, source):
             self.store.set_decision(restart_id, "failed")
             decision, code = "failed", "RESTART_UNAVAILABLE"
         self._audit(now, event, request, verdict, decision, restart_id)
@@ -208,7 +186,7 @@ class Restarts:
         else:
             decision, code = "refused", HISTORY_UNAVAILABLE
         if decision == "executed":
-            if self._signal(restart_id, reloader, source):
+            if signal_master(restart_id, reloader, source):
                 self._spool(self._record(restart_id, now, source, request, "executed"))
             else:
                 decision, code = "failed", "RESTART_UNAVAILABLE"
@@ -216,18 +194,6 @@ class Restarts:
         logger.warning("restart %s (%s) %s without the history store: policy unknown",
                        restart_id, source, decision)
         return RestartOutcome(restart_id, decision, verdict, code)
-
-    def _signal(self, restart_id: str, reloader: Reloader | None, source: str) -> bool:
-        """Ask the master to reload; ``False`` (logged) when it cannot be signalled."""
-        assert reloader is not None
-        try:
-            reloader()
-        except OSError as error:
-            logger.error("restart %s: cannot signal the master (%s)", restart_id,
-                         type(error).__name__)
-            return False
-        count_restart(source)
-        return True
 
     def _spool(self, record: RestartRecord) -> None:
         assert self.spool is not None
@@ -296,13 +262,3 @@ class Restarts:
         except OSError as error:  # the decision stands (and is in the history); say so loudly
             logger.error("audit log not written for restart %s (%s)", restart_id,
                          type(error).__name__)
-
-
-def count_restart(source: str) -> None:
-    """``dashboard_worker_restarts_total{source}``; metrics must never break a restart."""
-    try:
-        from dashboard import series
-
-        series().worker_restarts.labels(source=source).inc()
-    except Exception:  # pragma: no cover - defensive
-        logger.debug("restart metric not updated", exc_info=True)

@@ -22,9 +22,10 @@ from dashboard.plugins.recovery.audit import AuditLog
 from dashboard.plugins.recovery.contact import StoreContact
 from dashboard.plugins.recovery.heartbeat import MISSED_BEATS_FOR_DEAD, Heartbeater, WorkerReading
 from dashboard.plugins.recovery.lifecycle import WorkerExits
+from dashboard.plugins.recovery.master import master_pid
 from dashboard.plugins.recovery.policy import PolicyVerdict, RestartPolicy
 from dashboard.plugins.recovery.refresher import HistoryRefresher, StoreView
-from dashboard.plugins.recovery.restarts import ConfigCheck, Restarts, master_pid
+from dashboard.plugins.recovery.restarts import ConfigCheck, Restarts
 from dashboard.plugins.recovery.schema import Heartbeat
 from dashboard.plugins.recovery.settings import RecoverySettings
 from dashboard.plugins.recovery.spool import RestartSpool

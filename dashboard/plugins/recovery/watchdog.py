@@ -27,7 +27,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import Clock, PeriodicThread
 from dashboard.plugins.recovery.contact import StoreContact
-from dashboard.plugins.recovery.restarts import Reloader, RestartOutcome, RestartRequest, Restarts
+from dashboard.plugins.recovery.master import Reloader
+from dashboard.plugins.recovery.restarts import RestartOutcome, RestartRequest, Restarts
 from dashboard.plugins.recovery.schema import Heartbeat
 
 logger = logging.getLogger("dashboard.recovery")
