@@ -62,6 +62,26 @@ def at_request_end(callback: Callable[[], object]) -> bool:
     return True
 
 
+#: The database failure an engine raised during the request served in this context (the last
+#: one), set the moment it is classified: a framework that catches it and answers its own 5xx
+#: page is overruled by the contract's answer for it (:mod:`dashboard.pipeline.mapper`). Its
+#: own variable, read once per request and set only on a failure: set in the request's own
+#: context, it never outlives the request.
+db_failure: contextvars.ContextVar[BaseException | None] = contextvars.ContextVar(
+    "dashboard_db_failure", default=None)
+
+
+def record_db_failure(exc: BaseException) -> None:
+    """Remember ``exc`` as the request's database failure; nothing outside a request."""
+    if current_request.get() is not None:
+        db_failure.set(exc)
+
+
+def handled_db_failure(exc: BaseException | None) -> bool:
+    """Is ``exc`` the database failure recorded for the request served in this context?"""
+    return exc is not None and exc is db_failure.get()
+
+
 #: Set by the gunicorn master before it forks, so workers (and their restarts) know their master.
 MASTER_PID_ENV = "DASHBOARD_MASTER_PID"
 

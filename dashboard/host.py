@@ -27,17 +27,24 @@ from sqlalchemy.engine import Engine
 from dashboard import PROJECT_NAME
 from dashboard.clock import Clock, SystemClock
 from dashboard.config.sections import Settings
-from dashboard.db.engine import build_engine, install_event_fanout
+from dashboard.db import adopt
+from dashboard.db.engine import (
+    NoHostDatabase,
+    build_engine,
+    host_database_url,
+    install_event_fanout,
+)
 from dashboard.db.metrics import instrument_engine
 from dashboard.hooks import calls as hookcalls
 from dashboard.hooks import specs as hookspecs
 from dashboard.hooks.calls import hook_logger
-from dashboard.hooks.discovery import load_plugin, resolve_factory
+from dashboard.hooks.discovery import load_plugin, make_app, resolve_factory
 from dashboard.pipeline.catcher import LastResortCatcher
 from dashboard.pipeline.direct import direct_call
 from dashboard.pipeline.mapper import ExceptionMapper
 from dashboard.pipeline.observe import RequestMeter
 from dashboard.pipeline.pathscope import ScopedRun
+from dashboard.private_files import private_dir
 from dashboard.types import StateKey, WSGIApp
 
 TRACE_ENV = "DASHBOARD_TRACE_HOOKS"
@@ -123,15 +130,28 @@ class Host:
         """This host's value under ``key``, or ``None`` when nothing made it yet."""
         return self._states.get(key)  # type: ignore[no-any-return]
 
+    @property
+    def database_url(self) -> str | None:
+        """The URL of the host's own engine, ``None`` when it builds none (``[database].url``
+        unset for an app other than the demo)."""
+        return host_database_url(self.settings.database, self.settings.dashboard.app_factory)
+
     @cached_property
     def engine(self) -> Engine:
         """The SQLAlchemy engine built from ``[database]``: the one the contract governs.
 
         Built on first use; ``dashboard_engine_created`` lets plugins attach to it before any
-        connection is made.
+        connection is made. Raises :class:`NoHostDatabase` when :attr:`database_url` is
+        ``None``: the host then has no engine of its own (the app's are adopted).
         """
+        url = self.database_url
+        if url is None:
+            raise NoHostDatabase("[database].url is not set: the host builds no engine of its "
+                                 "own (set it for an app that uses host.engine, as the demo "
+                                 f"app {self.settings.dashboard.app_factory!r} would)")
         install_event_fanout()
-        engine = instrument_engine(build_engine(self.settings.database))  # §14 histograms
+        database = self.settings.database.model_copy(update={"url": url})
+        engine = instrument_engine(build_engine(database))  # §14 histograms
         for name in self.plugin_names:
             hookcalls.call_plugin(self, name, "dashboard_engine_created", host=self, engine=engine)
         return engine
@@ -140,15 +160,25 @@ class Host:
         """Let every plugin prepare (``dashboard_configure``); idempotent."""
         if not self._configured:
             install_event_fanout()
-            self.runtime_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(self.runtime_dir)  # owner-only, whatever the umask
             self.hook.dashboard_configure(host=self)
             self._configured = True
         return self
 
-    def build_app(self) -> WSGIApp:
-        """The frozen pipeline: catcher, plugin wrappers (TOML order), mapper, the app."""
+    def build_app(self, *, adopt_existing: bool = False) -> WSGIApp:
+        """The frozen pipeline: catcher, plugin wrappers (TOML order), mapper, the app.
+
+        Every engine the app creates from here on is adopted at its first connection in a
+        request (``[database] adopt``); ``adopt_existing`` (the serving worker) also adopts,
+        once the factory returned, every engine alive in the process: the ones the app made at
+        import or in its factory, before any of them hands out a bounded connection.
+        """
         self.configure()
-        app: WSGIApp = ExceptionMapper(self._make_app(), self)
+        adopt.start_adoption(self)
+        made = self._make_app()
+        if adopt_existing:
+            adopt.adopt_existing(self)
+        app: WSGIApp = ExceptionMapper(made, self)
         top_run = ScopedRun(app)
         for name in reversed(self.plugin_names):
             wrapped, app = app, self._wrap_with(name, app)
@@ -159,7 +189,9 @@ class Host:
                                  pass_by=None if prefixes is None else (prefixes, top_run.below))
 
     def _make_app(self) -> WSGIApp:
-        return resolve_factory(self.settings.dashboard.app_factory)(self)  # type: ignore[no-any-return]
+        """The app ``[dashboard].app_factory`` names: the app itself, or what its factory
+        returns (see :func:`dashboard.hooks.discovery.make_app`)."""
+        return make_app(resolve_factory(self.settings.dashboard.app_factory), self)  # type: ignore[no-any-return]
 
     def _wrap_with(self, name: str, app: WSGIApp) -> WSGIApp:
         """Call one plugin's ``dashboard_wrap_wsgi``: wrappers nest in TOML order, one by one."""
@@ -176,6 +208,7 @@ class Host:
             return
         self._closed = True
         hookcalls.notify_each(self, "dashboard_host_closing", host=self)
+        adopt.stop_adoption(self)
         if "engine" in self.__dict__:
             self.engine.dispose()
 

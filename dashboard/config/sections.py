@@ -152,8 +152,13 @@ class ServerSection(SectionModel):
 class DatabaseSection(SectionModel):
     """``[database]``: the engine that serves requests uses exactly these values."""
 
-    url: str = Field("sqlite:///var/dashboard.db", description="SQLAlchemy URL (a secret); its "
-                     "driver must be installed.")
+    url: str | None = Field(None, description="SQLAlchemy URL of the host's own engine (a "
+                            "secret; its driver must be installed). Unset: the host builds no "
+                            "engine of its own (the demo app then runs on its embedded SQLite "
+                            "default).")
+    adopt: bool = Field(True, description="Give every SQLAlchemy engine the app creates in a "
+                        "worker these bounds and timeouts (false: leave the app's engines as "
+                        "they are).")
     pool_size: int = Field(5, ge=1, le=1000, description="Connections kept open (1..1000).")
     max_overflow: int = Field(10, ge=0, le=1000, description="Extra connections allowed under "
                               "load (0..1000).")
@@ -169,8 +174,8 @@ class DatabaseSection(SectionModel):
 
     @field_validator("url")
     @classmethod
-    def _usable_url(cls, value: str) -> str:
-        return check_database_url(value)
+    def _usable_url(cls, value: str | None) -> str | None:
+        return check_database_url(value) if value else None
 
 
 class LoggingSection(SectionModel):

@@ -18,44 +18,59 @@ Two jobs live here because both are about what the database layer does for the h
 from __future__ import annotations
 
 import contextlib
-import time
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import Pool, QueuePool
 
 from dashboard.config.sections import DatabaseSection
-from dashboard.context import serving_host
+from dashboard.context import record_db_failure, serving_host
 from dashboard.db.faults import DbOutcome, Fault, classify
+from dashboard.db.timeouts import connect_params, install_statement_timeout
 from dashboard.hooks import calls as hookcalls
 from dashboard.once import once
 
 if TYPE_CHECKING:
     from dashboard.types import Host
 
-_SQLITE_DEADLINE = "dashboard_sqlite_deadline"
-_SQLITE_CHECK_EVERY_N_OPS = 1000
+
+#: The app that ships with the host, and the database it runs on when ``[database].url`` is unset.
+DEMO_APP_FACTORY = "dashboard.reports:create_app"
+DEMO_DATABASE_URL = "sqlite:///var/dashboard.db"
+
+
+class NoHostDatabase(LookupError):
+    """``[database].url`` is unset: the host has no engine of its own."""
+
+
+def host_database_url(database: DatabaseSection, app_factory: str) -> str | None:
+    """The URL of the host's own engine: ``[database].url``; when unset, the demo's embedded
+    SQLite file for the demo app, and no engine at all for any other app (so a working
+    directory hosting its own app never gets a database file it did not ask for)."""
+    if database.url:
+        return database.url
+    return DEMO_DATABASE_URL if app_factory == DEMO_APP_FACTORY else None
 
 
 def build_engine(database: DatabaseSection, **overrides: Any) -> Engine:
-    """The engine for ``[database]``; ``overrides`` replace pool arguments (e.g. for a probe)."""
+    """The engine for ``[database]``; ``overrides`` replace pool arguments (e.g. for a probe).
+
+    Raises :class:`NoHostDatabase` when ``database.url`` is unset."""
+    if not database.url:
+        raise NoHostDatabase("[database].url is not set: the host builds no engine of its own "
+                             "(set it for an app that uses host.engine, such as the demo)")
     url = make_url(database.url)
     backend = url.get_backend_name()
-    connect_args: dict[str, Any] = {}
-    if backend == "postgresql":
-        connect_args["connect_timeout"] = database.connect_timeout
-        url, connect_args["options"] = _merged_pg_options(url, database.call_timeout_ms)
-    elif backend == "sqlite":
-        connect_args["timeout"] = database.connect_timeout
+    connect_args = connect_params(backend, database.connect_timeout, database.call_timeout_ms,
+                                  {"options": url.query.get("options")})
+    if "options" in connect_args:  # the URL's options are merged into the connect argument
+        url = url.difference_update_query(["options"])
+    if backend == "sqlite":
         connect_args["check_same_thread"] = False
         _ensure_sqlite_directory(url.database)
-    elif backend in ("mysql", "mariadb"):
-        connect_args["connect_timeout"] = database.connect_timeout
-    elif backend == "oracle":
-        connect_args["tcp_connect_timeout"] = database.connect_timeout
     options: dict[str, Any] = {
         "poolclass": QueuePool,
         "pool_size": database.pool_size,
@@ -69,17 +84,9 @@ def build_engine(database: DatabaseSection, **overrides: Any) -> Engine:
     }
     options.update(overrides)
     engine = create_engine(url, **options)
-    _install_statement_timeout(engine, backend, database.call_timeout_ms)
+    install_statement_timeout(engine, backend, database.call_timeout_ms)
+    mark_host_built(engine)
     return engine
-
-
-def _merged_pg_options(url: URL, call_timeout_ms: int) -> tuple[URL, str]:
-    """The URL without ``?options=`` and libpq options that keep the operator's (``-c
-    search_path=...``) and add the statement timeout: a connect argument would replace them."""
-    given = url.query.get("options", ())
-    kept = [given] if isinstance(given, str) else list(given)
-    merged = " ".join([*kept, f"-c statement_timeout={call_timeout_ms}"])
-    return url.difference_update_query(["options"]), merged
 
 
 def _ensure_sqlite_directory(database: str | None) -> None:
@@ -87,56 +94,17 @@ def _ensure_sqlite_directory(database: str | None) -> None:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
-def _install_statement_timeout(engine: Engine, backend: str, timeout_ms: int) -> None:
-    if backend == "sqlite":
-        _install_sqlite_deadline(engine, timeout_ms / 1000)
-    elif backend in ("mysql", "mariadb"):
-        @event.listens_for(engine, "connect")
-        def _mysql_timeout(dbapi_connection: Any, _record: Any) -> None:
-            is_mariadb = getattr(engine.dialect, "is_mariadb", False) or backend == "mariadb"
-            statement = (f"SET SESSION max_statement_time = {timeout_ms / 1000:.3f}" if is_mariadb
-                         else f"SET SESSION max_execution_time = {timeout_ms}")
-            cursor = dbapi_connection.cursor()
-            try:
-                cursor.execute(statement)
-            finally:
-                cursor.close()
-    elif backend == "oracle":
-        @event.listens_for(engine, "connect")
-        def _oracle_timeout(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.call_timeout = timeout_ms
+#: Engines the host built for itself (its own, probes, stores): never adopted as the app's.
+_host_built: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
-def _install_sqlite_deadline(engine: Engine, timeout_s: float) -> None:
-    """SQLite has no statement timeout: a progress handler interrupts statements past a deadline.
+def mark_host_built(engine: Engine) -> Engine:
+    _host_built.add(engine)
+    return engine
 
-    The interrupted statement raises ``sqlite3.OperationalError: interrupted``, which
-    :mod:`dashboard.db.faults` classifies as a query timeout.
-    """
 
-    @event.listens_for(engine, "connect")
-    def _attach(dbapi_connection: Any, record: Any) -> None:
-        def past_deadline() -> int:
-            deadline = record.info.get(_SQLITE_DEADLINE)
-            return 1 if deadline is not None and time.monotonic() > deadline else 0
-
-        dbapi_connection.set_progress_handler(past_deadline, _SQLITE_CHECK_EVERY_N_OPS)
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _arm(conn: Any, *_args: Any) -> None:
-        conn.connection._connection_record.info[_SQLITE_DEADLINE] = time.monotonic() + timeout_s
-
-    @event.listens_for(engine, "after_cursor_execute")
-    def _disarm(conn: Any, *_args: Any) -> None:
-        conn.connection._connection_record.info.pop(_SQLITE_DEADLINE, None)
-
-    @event.listens_for(engine, "handle_error")
-    def _disarm_on_error(context: Any) -> None:
-        connection = context.connection
-        if connection is not None and not connection.invalidated:
-            record = getattr(connection.connection, "_connection_record", None)
-            if record is not None:
-                record.info.pop(_SQLITE_DEADLINE, None)
+def is_host_built(engine: Engine) -> bool:
+    return engine in _host_built or engine.pool in _unobserved_pools
 
 
 def socket_fileno(dbapi_connection: Any) -> int | None:
@@ -161,8 +129,10 @@ _unobserved_pools: weakref.WeakSet[Pool] = weakref.WeakSet()
 
 
 def exclude_from_observation(engine: Engine) -> Engine:
-    """Keep ``engine`` out of the hooks: its calls are neither gated nor counted (health probes)."""
+    """Keep ``engine`` out of the hooks: its calls are neither gated nor counted (health probes);
+    nor is it adopted as one of the app's."""
     _unobserved_pools.add(engine.pool)
+    _host_built.add(engine)
     return engine
 
 
@@ -229,4 +199,5 @@ def _on_error(context: Any) -> None:
     if context.is_disconnect and fault is not Fault.QUERY_TIMEOUT:
         fault = Fault.CONNECTION_FAILED
     if fault is not None:
+        record_db_failure(exc)  # a framework that answers 5xx itself is overruled (mapper)
         report_outcome(host, DbOutcome(fault, exc))

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import functools
 import importlib
+import inspect
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
@@ -105,30 +107,99 @@ def load_settings_or_exit() -> Settings:
 
 
 def resolve_factory(spec: str) -> Any:
-    """The object named by ``"package.module:attribute.path"`` (imports the module)."""
+    """The object named by ``"package.module:attribute.path"`` (imports the module), with the
+    working directory importable exactly as gunicorn makes it (prepended to ``sys.path``)."""
     module_name, _, attribute = spec.partition(":")
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
     target: Any = importlib.import_module(module_name)
     for part in attribute.split("."):
         target = getattr(target, part)
     return target
 
 
+def make_app(target: Any, host: Any) -> Any:
+    """The WSGI app ``[dashboard].app_factory`` names (see docs/host-your-own-app.md).
+
+    Decided by what ``target`` is, read with :mod:`inspect`: an object that is neither a
+    function nor a class (a Flask app, any instance with ``__call__``) is the app itself; a
+    function or class is called with no argument when it requires none (Flask's
+    ``create_app(test_config=None)``), with the host when it requires one, and a function that
+    requires two (``environ, start_response``) is the app itself.
+    """
+    if not (inspect.isroutine(target) or inspect.isclass(target)):
+        return target
+    required = _required_positional(target)
+    if required == 0:
+        return target()
+    if required == 1:
+        return target(host)
+    if required == 2 and not inspect.isclass(target):
+        return target
+    raise TypeError(f"app_factory {target!r} requires {required} arguments: it must be a WSGI "
+                    "app, or a factory taking no argument or the host")
+
+
+def _required_positional(target: Any) -> int:
+    try:
+        parameters = inspect.signature(target).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature: treat as the app
+        return 2
+    return sum(1 for p in parameters
+               if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty)
+
+
 def check_app_factory(dashboard: DashboardSection,
                       sources: Mapping[str, str]) -> list[ConfigProblem]:
-    """The factory must import and be callable, or the server would start and fail per worker."""
+    """The factory must import and be callable, or the server would start and fail per worker.
+
+    The import is tried in a forked child when the module is not imported yet, so that the
+    process checking (the gunicorn master) never imports the app: each worker imports it once,
+    after the fork, and an engine the app makes at import is made in the worker.
+    """
     spec = dashboard.app_factory
     source = sources.get("dashboard.app_factory", "default")
+    module_name = spec.partition(":")[0]
+    if module_name in sys.modules or not hasattr(os, "fork"):
+        message = _factory_problem(spec)
+    else:
+        message = _in_child(_factory_problem, spec)
+    if message is None:
+        return []
+    return [ConfigProblem("dashboard.app_factory", message, source, spec, True)]
+
+
+def _factory_problem(spec: str) -> str | None:
     module_name, _, attribute = spec.partition(":")
     try:
         target = resolve_factory(spec)
     except ImportError as error:
-        message = f"cannot import module {module_name!r} ({type(error).__name__})"
+        return f"cannot import module {module_name!r} ({type(error).__name__})"
     except AttributeError:
-        message = f"module {module_name!r} has no attribute {attribute!r}"
+        return f"module {module_name!r} has no attribute {attribute!r}"
     except Exception as error:
-        message = f"importing {module_name!r} failed ({type(error).__name__})"
-    else:
-        if callable(target):
-            return []
-        message = "is not callable"
-    return [ConfigProblem("dashboard.app_factory", message, source, spec, True)]
+        return f"importing {module_name!r} failed ({type(error).__name__})"
+    return None if callable(target) else "is not callable"
+
+
+def _in_child(check: Callable[[str], str | None], spec: str) -> str | None:
+    """``check(spec)`` run in a forked child; its answer comes back through a pipe."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        code = 1
+        try:
+            os.close(read_end)
+            answer = check(spec)
+            os.write(write_end, (answer or "").encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as reader:
+        answer = reader.read().decode()
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        return f"importing {spec.partition(':')[0]!r} failed (the check did not finish)"
+    return answer or None

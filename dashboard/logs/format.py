@@ -29,7 +29,7 @@ import json
 import logging
 from typing import Any
 
-from dashboard.context import current_request_id
+from dashboard.context import current_request_id, handled_db_failure
 from dashboard.contract import epoch_timestamp
 
 #: Attributes every LogRecord has; anything else came from ``extra`` or a filter.
@@ -59,6 +59,11 @@ class RequestContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "request_id", None) is None:
             record.request_id = current_request_id()
+        if record.exc_info and handled_db_failure(record.exc_info[1]):
+            # A framework logging the database failure it caught: the host answers it and
+            # logs it in one classified line (docs/host-your-own-app.md), no traceback.
+            record.exc_info = None
+            record.exc_text = None
         return True
 
 

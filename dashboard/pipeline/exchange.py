@@ -12,9 +12,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from dashboard import contract
-from dashboard.context import ServedRequest
+from dashboard.context import ServedRequest, db_failure
 from dashboard.pipeline.closing import close_body
 from dashboard.types import StartResponse, WSGIEnviron
+
+_failure = db_failure.get
+
+
+def _dropped(_data: bytes) -> None:
+    """``write`` for an answer that is replaced before it is sent."""
 
 
 class Exchange(ServedRequest):
@@ -41,6 +47,12 @@ class Exchange(ServedRequest):
 
     def __call__(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
         if not self.started:
+            if status[0] == "5" and exc_info is None and _failure() is not None:
+                # The app's own error page for a database failure: held back, as the mapper
+                # answers the contract's code instead (a server keeps the headers of a first
+                # call, so the replacement must be the first it sees).
+                self.status = status
+                return _dropped
             self.started = True
             exc_info = None
         self.status = status

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from dashboard import contract
-from dashboard.context import current_request
+from dashboard.context import current_request, db_failure, handled_db_failure
 from dashboard.db.engine import report_outcome
 from dashboard.db.faults import DbOutcome, Fault, classify
 from dashboard.hooks import calls as hookcalls
@@ -35,6 +35,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger("dashboard.errors")
 
 _END = object()
+_failure = db_failure.get  # one C call per request: was a database failure recorded?
+
+
+class _Overruled(Exception):  # a jump to the answer, never seen outside
+    """The app's 5xx is replaced by the contract's answer to the recorded failure."""
 
 
 def read_start(body: Iterable[bytes]) -> list[bytes] | tuple[bytes, Iterator[bytes]]:
@@ -86,8 +91,16 @@ class ExceptionMapper:
         try:
             iterable = self.app(environ, start_response)
             if type(iterable) in PRODUCED:
-                return iterable  # type: ignore[no-any-return]
+                if _failure() is None or not self.overruled():
+                    return iterable  # type: ignore[no-any-return]
+                raise _Overruled
             started = read_start(iterable)
+            if _failure() is not None and self.overruled():
+                raise _Overruled
+        except _Overruled:
+            close_body(iterable)
+            exc = _failure() or RuntimeError("no failure recorded")
+            return answer(exc, self.to_response(exc, environ), environ, start_response)
         except Exception as exc:
             if iterable is not None:
                 close_body(iterable)
@@ -102,10 +115,23 @@ class ExceptionMapper:
         # close reaches the app's body once.
         return ClosingBody(itertools.chain((first,), rest), close_body, iterable)
 
+    @staticmethod
+    def overruled() -> bool:
+        """A database failure was recorded during the request and the app answered anyway:
+        is its answer a 5xx (a framework's own error page), which the contract's answer for
+        that failure replaces? Any other answer stands (the app coped).
+
+        The status is the one the request's exchange saw pass; a wrapper that holds an answer
+        back (fallback, for a JSON error it may stand in for) holds only 5xx ones, and then
+        the exchange still shows its initial ``500``."""
+        request = current_request.get()
+        return type(request) is not Exchange or request.status.startswith("5")
+
     def to_response(self, exc: BaseException, environ: WSGIEnviron) -> Any:
         fault = classify(exc)
-        if fault is Fault.POOL_EXHAUSTED:
-            # SQLAlchemy fires no engine event for a pool timeout; this is where it is seen.
+        if fault is Fault.POOL_EXHAUSTED and not handled_db_failure(exc):
+            # SQLAlchemy fires no engine event for a pool timeout; this is where it is seen
+            # (an adopted engine's is counted where it is raised, see dashboard.db.adopt).
             report_outcome(self.host, DbOutcome(fault, exc))
         response = hookcalls.first_answer(self.host, "dashboard_map_exception", exc=exc,
                                           environ=environ, host=self.host)
@@ -128,5 +154,5 @@ class ExceptionMapper:
     def _dialect(self) -> str | None:
         try:
             return str(self.host.engine.dialect.name)
-        except Exception:
+        except Exception:  # also: no engine of the host's own
             return None
