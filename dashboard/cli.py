@@ -19,6 +19,7 @@ from dashboard.hooks.discovery import load_installed_settings as load_settings
 
 EXIT_OK = 0
 EXIT_INVALID = 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a writer whose reader left
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -27,10 +28,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.config:
         os.environ[CONFIG_PATH_ENV] = args.config
     try:
-        return int(args.handler(args) or EXIT_OK)
+        code = int(args.handler(args) or EXIT_OK)
+        sys.stdout.flush()  # a reader that left shows here, not in the interpreter's exit
+        return code
     except ConfigError as error:
         print_problems(error)
         return EXIT_INVALID
+    except BrokenPipeError:  # `dashboard check | head -1`: quietly, no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # exit flushes too
+        return EXIT_BROKEN_PIPE
 
 
 def _parser() -> argparse.ArgumentParser:
