@@ -65,6 +65,9 @@ _from("dashboard.hooks.resilience", "collect_checks", "collect_thresholds", "res
 # Background work: a periodic daemon thread; a process-wide installation done once.
 _from("dashboard.periodic", "PeriodicThread")
 _from("dashboard.once", "once")
+# Runtime files: owner-only (0600 files, 0700 directories) whatever the umask.
+_from("dashboard.private_files", "open_private", "private_dir", "touch_private",
+      "write_private")
 # Metrics: the process's Prometheus series, their write-behind beat, pools sampled per engine,
 # and a request marked as answered by a stand-in (counted as code STALE).
 _from("dashboard.metrics.series", "DEFAULT_ENGINE", "RESTART_SOURCES", "mark_set", "series",
@@ -129,6 +132,8 @@ __all__ = [  # noqa: RUF022
     "resilience_block", "strongest_vote",
     # Background work
     "PeriodicThread", "once",
+    # Runtime files
+    "open_private", "private_dir", "touch_private", "write_private",
     # Metrics
     "BatchedCounter", "DEFAULT_ENGINE", "RESTART_SOURCES", "mark_set", "mark_stand_in",
     "prime_metrics", "register_flush", "render_metrics", "retire_worker_metrics", "series",
@@ -178,6 +183,7 @@ if TYPE_CHECKING:
     from dashboard.metrics.series import prime as prime_metrics
     from dashboard.once import once
     from dashboard.periodic import PeriodicThread
+    from dashboard.private_files import open_private, private_dir, touch_private, write_private
     from dashboard.pipeline.closing import PRODUCED, ClosingBody, close_body
     from dashboard.pipeline.observe import mark_stand_in
     from dashboard.types import Host, StartResponse, StateKey, WSGIApp, WSGIEnviron

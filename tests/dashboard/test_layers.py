@@ -29,7 +29,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 BASE, HOOKS, SERVICES, PIPELINE, APPS, ENTRY = range(6)
 #: Top-level modules of ``dashboard/`` by layer.
 TOP_LEVEL = {"types": BASE, "clock": BASE, "checks": BASE, "contract": BASE, "context": BASE,
-             "once": BASE, "periodic": BASE,
+             "once": BASE, "periodic": BASE, "private_files": BASE,
              "host": ENTRY, "cli": ENTRY, "wsgi": ENTRY, "gunicorn_conf": ENTRY, "testing": ENTRY,
              "__main__": ENTRY}
 #: Folders of ``dashboard/`` by layer.
