@@ -14,6 +14,12 @@ CONTRACT_FAMILIES = frozenset({
     "dashboard_breaker_rejections", "dashboard_breaker_failure_rate",
     "dashboard_admission_limit", "dashboard_admission_in_flight",
     "dashboard_admission_rejected", "dashboard_stale_responses",
+    # §20
+    "dashboard_database_up", "dashboard_health_status", "dashboard_db_pool_size",
+    "dashboard_db_pool_overflow", "dashboard_db_pool_waiting", "dashboard_db_pool_timeouts",
+    "dashboard_breaker_calls", "dashboard_build_info", "process_cpu_seconds",
+    "process_resident_memory_bytes", "process_virtual_memory_bytes", "process_open_fds",
+    "process_max_fds", "process_start_time_seconds",
 })
 
 
