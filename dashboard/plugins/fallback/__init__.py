@@ -1,6 +1,7 @@
 """The ``fallback`` plugin: the last good answer stands in while the database cannot answer.
 
 docs/plugins/fallback.md. Hooks only; the logic lives in :mod:`.middleware` (keep and stand in),
+:mod:`.keeper` and :mod:`.keys` (what is kept under which key, and for which app),
 :mod:`.store` (the per-host files), :mod:`.writer` (off the request path) and :mod:`.state`.
 """
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 def _state(host: Host) -> FallbackState:
     settings = host.plugin_settings(SECTION, FallbackSettings)
     return host.state(FALLBACK, lambda: FallbackState(
-        settings, host.runtime_dir, host.clock.time))
+        settings, host.runtime_dir, host.clock.time, host.settings.dashboard.app_factory))
 
 
 @hookimpl

@@ -1,18 +1,18 @@
 """The fallback's WSGI layer: keeps good answers as they pass, stands in for degraded ones.
 
-For a request it does not cover (not a GET, a configured path, or carrying ``Authorization`` /
-``Cookie``; never a control endpoint) it calls the app and returns its iterable untouched. For
-one it covers:
+For a request it does not cover (not a GET, not a configured path, carrying ``Authorization`` or
+``Cookie`` or authenticated as a ``REMOTE_USER``; never a control endpoint) it calls the app and
+returns its iterable untouched. For one it covers:
 
 * a ``200`` streams through unchanged; its chunks are remembered (never more than 1 MiB: past
   that it is simply not kept) and handed, with its headers, to the writer once the body ended
   completely; a body the host hands on as a list (produced whole) is handed over at once. The
-  writer decides whether it may be kept (:mod:`dashboard.plugins.fallback.keeping`), off the request path;
+  writer decides whether it may be kept (:mod:`~dashboard.plugins.fallback.keeping`), off the
+  request path;
 * a ``503``/``504`` JSON answer is held back (error bodies are small; over 64 KiB it is passed
-  on untouched), its envelope read, and when its code is one of docs/plugins/fallback.md's and a
-  young enough answer is kept, the client gets the stale ``200`` instead; otherwise the held answer
-  is sent as
-  it was.
+  on untouched), its envelope read, and when its code is one a stand-in is for (see
+  docs/plugins/fallback.md) and a young enough answer is kept, the client gets the stale ``200``
+  instead; otherwise the held answer is sent as it was.
 
 ``start_response`` is forwarded at once except for the held-back errors (PEP 3333 lets a
 middleware delay it until its first body chunk), and ``close()`` always reaches the app's body.
@@ -28,6 +28,7 @@ from typing import Any
 
 from dashboard import CONTROL_PATH_PREFIXES, PRODUCED, WSGIApp, close_body, mark_stand_in
 from dashboard.plugins.fallback.keeping import json_typed
+from dashboard.plugins.fallback.keys import RequestKey
 from dashboard.plugins.fallback.standin import (
     MAX_ERROR_BODY_BYTES,
     STANDABLE_STATUSES,
@@ -55,15 +56,17 @@ class RequestFilter:
         self.covers: Callable[[str], bool] = functools.lru_cache(maxsize=_MAX_PATHS)(
             lambda path: bool(match(path)) and not _is_control(path))
 
-    def key_for(self, environ: dict[str, Any], path: str) -> str | None:
-        """The key of a request on a path :attr:`covers` accepts (``path`` is its
-        ``PATH_INFO``), or ``None`` when the request itself is not covered."""
+    def key_for(self, environ: dict[str, Any], path: str) -> RequestKey | None:
+        """What the key of a request on a path :attr:`covers` accepts is made of (``path`` is
+        its ``PATH_INFO``; see :mod:`~dashboard.plugins.fallback.keys`), or ``None`` when the
+        request itself is not covered: it belongs to one user, or its path holds a ``?``."""
         if environ.get("REQUEST_METHOD") != "GET":
             return None
-        if "HTTP_AUTHORIZATION" in environ or "HTTP_COOKIE" in environ:
+        if "HTTP_AUTHORIZATION" in environ or "HTTP_COOKIE" in environ or \
+                environ.get("REMOTE_USER") or "?" in path:
             return None
-        query = environ.get("QUERY_STRING", "")
-        return f"{path}?{query}" if query else path
+        return (path, environ.get("QUERY_STRING", ""), environ.get("HTTP_ACCEPT"),
+                environ.get("HTTP_ACCEPT_ENCODING"), environ.get("HTTP_ACCEPT_LANGUAGE"))
 
 
 def _is_control(path: str) -> bool:
@@ -80,12 +83,14 @@ class FallbackMiddleware:
 
     ``offer(key, stored_at, headers, chunks)`` hands a passed ``200`` to the writer, which
     decides whether it may be kept; ``lookup(key)`` reads the kept one; ``wall()`` is epoch
-    seconds; ``on_stand_in(code)`` counts a stand-in.
+    seconds; ``on_stand_in(code)`` counts a stand-in. A ``key`` is a request's
+    :data:`~dashboard.plugins.fallback.keys.RequestKey`.
     """
 
     def __init__(self, app: WSGIApp, requests: RequestFilter, *,
-                 offer: Callable[[str, float, list[tuple[str, str]], Sequence[bytes]], object],
-                 lookup: Callable[[str], KeptAnswer | None], max_age_seconds: float,
+                 offer: Callable[[RequestKey, float, list[tuple[str, str]], Sequence[bytes]],
+                                 object],
+                 lookup: Callable[[RequestKey], KeptAnswer | None], max_age_seconds: float,
                  wall: Callable[[], float], on_stand_in: Callable[[str], None]) -> None:
         self.app = app
         self.requests = requests
@@ -112,7 +117,7 @@ class FallbackMiddleware:
         covered.iterable = body
         return covered
 
-    def replacement(self, key: str, body: bytes, headers: list[tuple[str, str]],
+    def replacement(self, key: RequestKey, body: bytes, headers: list[tuple[str, str]],
                     environ: dict[str, Any]) -> tuple[str, bytes, list[tuple[str, str]]] | None:
         """``(degraded code, body, headers)`` of the stale answer for a held one, or ``None``
         to let the held one stand. The kept entry is looked at first: a flood of refusals for
@@ -151,7 +156,7 @@ class _Covered:
     write: Callable[[bytes], Any] | None = None
 
     def __init__(self, middleware: FallbackMiddleware, environ: dict[str, Any],
-                 upstream: Callable[..., Any], key: str) -> None:
+                 upstream: Callable[..., Any], key: RequestKey) -> None:
         self.middleware = middleware
         self.environ = environ
         self.upstream = upstream

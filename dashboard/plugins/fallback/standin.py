@@ -18,6 +18,7 @@ STANDABLE_CODES = frozenset({"CIRCUIT_BREAKER_OPEN", "DB_CONNECTION_FAILED", "DB
 #: Only these statuses are looked at, so no other error body is ever buffered.
 STANDABLE_STATUSES = frozenset({503, 504})
 MAX_ERROR_BODY_BYTES = 64 * 1024
+STALE_HEADER = "X-Dashboard-Stale"
 
 
 @dataclass(frozen=True)
@@ -54,24 +55,36 @@ def _header_seconds(headers: list[tuple[str, str]]) -> int | None:
 def stand_in(kept: KeptAnswer, degraded: Degraded, environ: dict[str, Any], now: float
              ) -> tuple[bytes, list[tuple[str, str]]] | None:
     """The stale answer's body and headers, or ``None`` when the kept body is not usable."""
+    age = round(max(0.0, now - kept.stored_at), 3)  # Age is its whole seconds: the same age
+    rid = request_id(environ)
+    if not kept.enveloped:
+        body = kept.body
+        headers = [*kept.headers] or [("Content-Type", "application/json")]
+    else:
+        enveloped = _envelope(kept, degraded, age, rid)
+        if enveloped is None:
+            return None
+        body, headers = enveloped, [("Content-Type", "application/json")]
+    headers += [("Content-Length", str(len(body))), ("Cache-Control", "no-store"),
+                ("Age", str(int(age))), (REQUEST_ID_HEADER, rid),
+                (STALE_HEADER, degraded.code)]
+    return body, headers
+
+
+def _envelope(kept: KeptAnswer, degraded: Degraded, age: float, rid: str) -> bytes | None:
     try:
         payload = json.loads(kept.body)
     except ValueError:
         return None
     if not isinstance(payload, dict) or payload.get("success") is not True:
         return None
-    meta: dict[str, Any] = payload["meta"] if isinstance(payload.get("meta"), dict) else {}
-    age = round(max(0.0, now - kept.stored_at), 3)  # Age is its whole seconds: the same age
-    rid = request_id(environ)
-    meta = {**meta, "timestamp": utc_timestamp(), "request_id": rid,
+    kept_meta = payload.get("meta")
+    meta: dict[str, Any] = dict(kept_meta) if isinstance(kept_meta, dict) else {}
+    meta |= {"timestamp": utc_timestamp(), "request_id": rid,
             "stale": True,
             "stale_since": utc_timestamp(datetime.fromtimestamp(kept.stored_at, UTC)),
             "age_seconds": age,
             "degraded_code": degraded.code,
             "retry_after_seconds": degraded.retry_after_seconds}
-    body = json.dumps({"success": True, "data": payload.get("data"), "meta": meta},
+    return json.dumps({"success": True, "data": payload.get("data"), "meta": meta},
                       separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
-               ("Cache-Control", "no-store"), ("Age", str(int(age))),
-               (REQUEST_ID_HEADER, rid)]
-    return body, headers

@@ -6,9 +6,17 @@ is already degraded). A file per key does both with one ``os.replace`` or one ``
 across the workers of a host for free (same directory), needs no locking (``os.replace`` is
 atomic: a reader sees the old or the new answer, never half of one), and a corrupt entry damages
 only itself. Recency is the file's mtime: writing an answer or standing in with it touches it, and
-eviction drops the least recently touched first.
+eviction drops the least recently touched first. The file format is
+:mod:`dashboard.plugins.fallback.entries`.
 
-A file is ``MAGIC``, one JSON header line (``key``, ``stored_at`` epoch seconds), then the body.
+Two bounds: ``max_entries`` for the host, and ``max_entries_per_path`` for the entries of one
+path (its query strings and the ``Accept*`` values its answers vary on). A path at its bound
+takes a *new* key only when that key is offered a second time (a doorkeeper, as in TinyLFU), and
+then drops the path's least recently used entry: a flood of made-up query strings, each seen
+once, neither fills the host's store nor pushes the path's real answers out.
+
+The store is private (docs/plugins/fallback.md): its directory is ``0700`` and its files
+``0600`` whatever the umask, since kept answers are the app's data.
 
 Reads are asked for on every degraded answer of a covered path, which during an outage is every
 request. So each process trusts what it last read for a key, or did not find, for
@@ -20,8 +28,6 @@ writes, at most ``recent_seconds`` later.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import logging
 import os
 import threading
@@ -29,26 +35,29 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from dashboard.plugins.fallback.entries import (
+    GROUP_CHARS,
+    SUFFIX,
+    KeptAnswer,
+    decode,
+    encode,
+    file_name,
+    read_header,
+)
+from dashboard.plugins.fallback.private import private_directory, write_private
+
 logger = logging.getLogger("dashboard.fallback")
 
-MAGIC = b"DFB1\n"
-SUFFIX = ".answer"
-MAX_BODY_BYTES = 1024 * 1024          # docs/plugins/fallback.md: bodies over 1 MiB are not kept
+__all__ = ["MAX_BODY_BYTES", "AnswerStore", "KeptAnswer", "StoreStats"]
+
+MAX_BODY_BYTES = 1024 * 1024          # bodies over 1 MiB are not kept
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024  # the whole store, per host
 RESCAN_SECONDS = 2.0                  # how stale the writer's view of the directory may get
 STATS_SECONDS = 1.0
 TEMP_MAX_AGE_SECONDS = 60.0           # a temp file older than this was left by a dead writer
 RECENT_SECONDS = 1.0                  # how long a process trusts what it read for a key
 _MAX_RECENT = 1024
-
-
-@dataclass(frozen=True)
-class KeptAnswer:
-    """One kept success: the request key, when it was kept (epoch seconds) and its body."""
-
-    key: str
-    stored_at: float
-    body: bytes
+_MAX_KNOCKS = 8192                    # new keys seen once at a full path, remembered
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,10 @@ class _Entry:
     used_at: float  # mtime: last write or stand-in
 
 
+def _group(name: str) -> str:
+    return name[:GROUP_CHARS + 1]
+
+
 class AnswerStore:
     """Reads (any thread) and writes (one writer thread per process) the host's kept answers.
 
@@ -71,16 +84,20 @@ class AnswerStore:
     "nothing kept", and the first such problem of each kind is logged once per store.
     """
 
-    def __init__(self, directory: Path, *, max_entries: int,
+    def __init__(self, directory: Path, *, max_entries: int, max_per_path: int | None = None,
                  max_bytes: int = DEFAULT_MAX_BYTES,
                  recent_seconds: float = RECENT_SECONDS) -> None:
         self.directory = Path(directory)
         self.max_entries = max_entries
+        self.max_per_path = max_per_path or max_entries
         self.max_bytes = max_bytes
         self.recent_seconds = recent_seconds
         self._recent: dict[str, tuple[float, KeptAnswer | None]] = {}
         self._index: dict[str, _Entry] = {}
+        self._groups: dict[str, set[str]] = {}
+        self._knocks: dict[str, None] = {}
         self._scanned_at = float("-inf")
+        self._made_private = False
         self._stats: StoreStats | None = None
         self._stats_at = float("-inf")
         self._stats_lock = threading.Lock()
@@ -88,12 +105,10 @@ class AnswerStore:
 
     # ---- names -----------------------------------------------------------------------------
 
-    @staticmethod
-    def file_name(key: str) -> str:
-        return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:40] + SUFFIX
+    file_name = staticmethod(file_name)
 
     def path_for(self, key: str) -> Path:
-        return self.directory / self.file_name(key)
+        return self.directory / file_name(key)
 
     # ---- reading (request threads, only for degraded answers) ------------------------------
 
@@ -132,16 +147,21 @@ class AnswerStore:
     # ---- writing (the writer thread) -------------------------------------------------------
 
     def put(self, answer: KeptAnswer) -> bool:
-        """Replace the answer for its key atomically, then evict down to the bounds."""
+        """Replace the answer for its key atomically, then evict down to the bounds; ``False``
+        when it was not written (too big, a new key at a full path seen once, or an error)."""
         encoded = encode(answer)
         if len(answer.body) > MAX_BODY_BYTES or len(encoded) > self.max_bytes:
             return False
-        name = self.file_name(answer.key)
+        name = file_name(answer.key)
+        self._refresh_index()
+        if not self._admitted(name):
+            return False
         temp = self.directory / f".{name}.{os.getpid()}.{threading.get_ident()}.tmp"
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            with temp.open("wb") as handle:
-                handle.write(encoded)
+            if not self._made_private:
+                private_directory(self.directory)
+                self._made_private = True
+            write_private(temp, encoded)
             os.replace(temp, self.directory / name)
             self._recent.pop(answer.key, None)
         except OSError as error:
@@ -149,10 +169,39 @@ class AnswerStore:
                            "not kept", type(error).__name__)
             _unlink(temp)
             return False
-        self._refresh_index()
-        self._index[name] = _Entry(len(encoded), time.time())
+        self._add(name, _Entry(len(encoded), time.time()))
         self._evict(keep=name)
         return True
+
+    def _admitted(self, name: str) -> bool:
+        """A key already kept, or one its path has room for, is written; a new key at a full
+        path only at its second offer (then the path's least recently used entry goes)."""
+        if name in self._index:
+            return True
+        members = self._groups.get(_group(name))
+        if members is None or len(members) < self.max_per_path:
+            return True
+        if name in self._knocks:  # its second offer
+            del self._knocks[name]
+            return True
+        if len(self._knocks) >= _MAX_KNOCKS:
+            self._knocks.clear()
+        self._knocks[name] = None
+        return False
+
+    def _add(self, name: str, entry: _Entry) -> None:
+        self._index[name] = entry
+        self._groups.setdefault(_group(name), set()).add(name)
+
+    def _drop(self, name: str) -> int:
+        entry = self._index.pop(name)
+        members = self._groups.get(_group(name))
+        if members is not None:
+            members.discard(name)
+            if not members:
+                del self._groups[_group(name)]
+        _unlink(self.directory / name)
+        return entry.size
 
     def _refresh_index(self) -> None:
         """Re-read the directory when the view is old: the other workers write here too."""
@@ -176,9 +225,17 @@ class AnswerStore:
                         _unlink(Path(entry.path))
         except OSError:
             return
-        self._index = index
+        self._index = {}
+        self._groups = {}
+        for name, found in index.items():
+            self._add(name, found)
 
     def _evict(self, keep: str) -> None:
+        members = self._groups.get(_group(keep), set())
+        if len(members) > self.max_per_path:
+            by_use = sorted(members - {keep}, key=lambda n: self._index[n].used_at)
+            for name in by_use[:len(members) - self.max_per_path]:
+                self._drop(name)
         total = sum(entry.size for entry in self._index.values())
         if len(self._index) <= self.max_entries and total <= self.max_bytes:
             return
@@ -187,8 +244,7 @@ class AnswerStore:
                 break
             if name == keep:
                 continue
-            total -= self._index.pop(name).size
-            _unlink(self.directory / name)
+            total -= self._drop(name)
 
     # ---- health ----------------------------------------------------------------------------
 
@@ -211,12 +267,12 @@ class AnswerStore:
                         continue
                     try:
                         with open(entry.path, "rb") as handle:
-                            head = handle.read(1024)
+                            head = handle.read(8192)
                         size += entry.stat().st_size
                     except OSError:
                         continue
-                    header = _header(head)
-                    if header is None or self.file_name(header[0]) != entry.name:
+                    header = read_header(head)
+                    if header is None or file_name(header[0]) != entry.name:
                         continue
                     stored_at = header[1]
                     entries += 1
@@ -232,42 +288,6 @@ class AnswerStore:
         if kind not in self._logged:
             self._logged.add(kind)
             logger.warning(message, *args)
-
-
-def encode(answer: KeptAnswer) -> bytes:
-    header = json.dumps({"key": answer.key, "stored_at": answer.stored_at},
-                        ensure_ascii=True).encode("ascii")
-    return MAGIC + header + b"\n" + answer.body
-
-
-def decode(raw: bytes) -> KeptAnswer | None:
-    """The answer in a file's bytes, or ``None`` when they are not one."""
-    if not raw.startswith(MAGIC):
-        return None
-    header_end = raw.find(b"\n", len(MAGIC))
-    if header_end < 0:
-        return None
-    try:
-        header = json.loads(raw[len(MAGIC):header_end])
-        key, stored_at = header["key"], float(header["stored_at"])
-    except (ValueError, KeyError, TypeError):
-        return None
-    if not isinstance(key, str):
-        return None
-    return KeptAnswer(key, stored_at, raw[header_end + 1:])
-
-
-def _header(head: bytes) -> tuple[str, float] | None:
-    """``(key, stored_at)`` from the first bytes of a file, or ``None``."""
-    if not head.startswith(MAGIC):
-        return None
-    end = head.find(b"\n", len(MAGIC))
-    try:
-        header = json.loads(head[len(MAGIC):end]) if end > 0 else None
-        key, stored_at = header["key"], float(header["stored_at"])  # type: ignore[index]
-    except (ValueError, KeyError, TypeError):
-        return None
-    return (key, stored_at) if isinstance(key, str) else None
 
 
 def _unlink(path: Path) -> None:

@@ -20,9 +20,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
-
-from dashboard.plugins.fallback.keeping import may_keep
-from dashboard.plugins.fallback.store import KeptAnswer
+from typing import Any
 
 logger = logging.getLogger("dashboard.fallback")
 
@@ -30,6 +28,8 @@ DEFAULT_CAPACITY = 64
 DEFAULT_COALESCE_SECONDS = 0.25
 #: An answer waiting to be written: when it passed, its headers, its body.
 _Passed = tuple[float, list[tuple[str, str]], Sequence[bytes]]
+#: ``keep(key, stored_at, headers, chunks)``: decides and writes; ``False`` when not kept.
+Keep = Callable[[Any, float, list[tuple[str, str]], Sequence[bytes]], object]
 
 
 class _Pid:
@@ -46,16 +46,18 @@ os.register_at_fork(after_in_child=_Pid.refresh)
 
 
 class AnswerWriter:
-    """Hands kept answers to ``write`` (the store's ``put``) from its own daemon thread."""
+    """Hands passed answers to ``keep`` (:meth:`~dashboard.plugins.fallback.keeper.Keeper.keep`:
+    whether and where it is kept) from its own daemon thread. Keys are whatever the request
+    thread offers (hashable); the writer only coalesces by them."""
 
-    def __init__(self, write: Callable[[KeptAnswer], object], *,
+    def __init__(self, keep: Keep, *,
                  capacity: int = DEFAULT_CAPACITY,
                  coalesce_seconds: float = DEFAULT_COALESCE_SECONDS) -> None:
-        self._write = write
+        self._keep_passed = keep
         self.capacity = capacity
         self.coalesce_seconds = coalesce_seconds
         self._hurry = 0  # flush() callers waiting: take the batch now
-        self._pending: dict[str, _Passed] = {}
+        self._pending: dict[Any, _Passed] = {}
         self._busy = False
         self._stopping = False
         self._lock = threading.Lock()  # taken directly by offer() (a C context manager)
@@ -66,7 +68,7 @@ class AnswerWriter:
         self.written = 0
         self._failure_logged = False
 
-    def offer(self, key: str, stored_at: float, headers: list[tuple[str, str]],
+    def offer(self, key: Any, stored_at: float, headers: list[tuple[str, str]],
               chunks: Sequence[bytes]) -> bool:
         """Hand over one ``200`` that passed (its headers and its whole body); ``False``
         (dropped) when the hand-off is full. Never blocks beyond a short lock."""
@@ -111,13 +113,10 @@ class AnswerWriter:
             for key, (stored_at, headers, chunks) in batch.items():
                 self._keep(key, stored_at, headers, chunks)
 
-    def _keep(self, key: str, stored_at: float, headers: list[tuple[str, str]],
+    def _keep(self, key: Any, stored_at: float, headers: list[tuple[str, str]],
               chunks: Sequence[bytes]) -> None:
-        body = b"".join(chunks)
         try:
-            if not may_keep(headers, body):
-                return
-            if self._write(KeptAnswer(key, stored_at, body)) is not False:
+            if self._keep_passed(key, stored_at, headers, chunks) is not False:
                 self.written += 1
         except Exception as error:  # the writer must outlive any bad answer or full disk
             if not self._failure_logged:

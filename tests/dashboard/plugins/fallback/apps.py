@@ -4,7 +4,9 @@
 ``version`` counts the good answers; ``/switch?mode=<code>|ok`` makes every later report answer
 that degraded code (with ``Retry-After: 7``) until switched back. ``/api/reports/big`` streams
 ``?kib=`` KiB of JSON in 64 KiB chunks without a Content-Length; ``/api/reports/private`` says
-``Cache-Control: private``.
+``Cache-Control: private``. ``?vary=<header names>`` adds that ``Vary`` and puts the
+``X-Forwarded-User`` and ``Accept-Language`` the request carried in the data; ``?cookie=1``
+sets a cookie; ``/api/plain/<name>`` answers the same data as plain JSON (no envelope).
 """
 
 from __future__ import annotations
@@ -37,8 +39,18 @@ class SwitchedApp:
         if name == "big":
             return self._big(environ, start_response, int(request.args.get("kib", "2048")))
         self.version += 1
-        response = contract.success_response(environ, {"name": name, "version": self.version,
-                                                       "args": dict(request.args)})
+        data = {"name": name, "version": self.version, "args": dict(request.args)}
+        if "vary" in request.args:
+            data.update(user=request.headers.get("X-Forwarded-User"),
+                        lang=request.headers.get("Accept-Language"))
+        if request.path.startswith("/api/plain/"):
+            response = Response(json.dumps(data), content_type="application/json")
+        else:
+            response = contract.success_response(environ, data)
+        if "vary" in request.args:
+            response.headers["Vary"] = request.args["vary"]
+        if "cookie" in request.args:
+            response.set_cookie("session", "abc")
         if name == "private":
             response.headers["Cache-Control"] = "private, max-age=0"
         if name == "nostore":

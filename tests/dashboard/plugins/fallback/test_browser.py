@@ -12,8 +12,14 @@ from pathlib import Path
 import requests
 from sqlalchemy import create_engine, text
 
+from tests.dashboard.plugins.fallback.serving import (
+    REPORT,
+    kept_entries,
+    seed,
+    server_toml,
+    wait_for,
+)
 from tests.dashboard.reports.static.browser import chromium, fresh_page, screenshot
-from tests.dashboard.plugins.fallback.serving import REPORT, kept_entries, seed, server_toml, wait_for
 from tests.support.faultproxy import FaultProxy
 from tests.support.server import gunicorn_server
 

@@ -16,8 +16,8 @@ import pytest
 from werkzeug.test import Client
 
 from dashboard.clock import ManualClock
-from dashboard.testing import build_host
 from dashboard.plugins.fallback.state import FALLBACK, FallbackState
+from dashboard.testing import build_host
 from tests.dashboard.plugins.fallback.apps import APPS, SwitchedApp
 
 TOML = """
@@ -168,7 +168,7 @@ def test_only_get_requests_on_configured_paths_are_covered(tmp_path: Path) -> No
         assert stack.get("/admin/api/reports").status_code == 503  # control: never stood in
         assert stack.get("/api/reports/wip").status_code == 200
         assert [p.name for p in stack.state.store.directory.glob("*.answer")] == [
-            stack.state.store.file_name("/api/reports/wip")]
+            stack.state.store.file_name(stack.state.keeper.key_of("/api/reports/wip"))]
     finally:
         stack.host.close()
 
@@ -193,7 +193,8 @@ def test_health_reports_entries_and_warns_while_standing_in(stack: Stack) -> Non
 def test_a_corrupt_entry_is_logged_once_and_the_degraded_answer_stands(
         stack: Stack, caplog: pytest.LogCaptureFixture) -> None:
     stack.get("/api/reports/wip")
-    stack.state.store.path_for("/api/reports/wip").write_bytes(b"\x00garbage")
+    key = stack.state.keeper.key_of("/api/reports/wip")
+    stack.state.store.path_for(key).write_bytes(b"\x00garbage")
     stack.down()
     with caplog.at_level(logging.WARNING, logger="dashboard.fallback"):
         for _ in range(3):
@@ -216,7 +217,7 @@ def test_an_app_that_starts_its_answer_only_when_iterated_is_handed_over_whole()
     offered: list[tuple[str, list[bytes]]] = []
     middleware = FallbackMiddleware(
         lazy, RequestFilter(["/api/*"]),
-        offer=lambda key, stored_at, headers, chunks: offered.append((key, list(chunks))),
+        offer=lambda key, stored_at, headers, chunks: offered.append((key[0], list(chunks))),
         lookup=lambda key: None, max_age_seconds=60, wall=lambda: 0.0,
         on_stand_in=lambda code: None)
     for path in ("/api/a", "/api/b"):

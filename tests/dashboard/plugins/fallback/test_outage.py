@@ -15,7 +15,13 @@ from typing import Any
 
 import requests
 
-from tests.dashboard.plugins.fallback.serving import REPORT, kept_entries, seed, server_toml, wait_for
+from tests.dashboard.plugins.fallback.serving import (
+    REPORT,
+    kept_entries,
+    seed,
+    server_toml,
+    wait_for,
+)
 from tests.support.faultproxy import FaultProxy
 from tests.support.server import gunicorn_server
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from dashboard.plugins.fallback.keeper import Keeper
 from dashboard.plugins.fallback.store import AnswerStore, KeptAnswer
 from dashboard.plugins.fallback.writer import AnswerWriter
 
@@ -117,19 +118,30 @@ def test_stats_count_entries_bytes_and_the_oldest_answer(tmp_path: Path) -> None
     assert stats.bytes == sum(p.stat().st_size for p in tmp_path.iterdir())
 
 
-def test_the_writer_keeps_only_enveloped_successes(tmp_path: Path) -> None:
-    store = AnswerStore(tmp_path, max_entries=10)
-    writer = AnswerWriter(store.put)
-    writer.offer("good", 1.0, JSON, [GOOD[:10], GOOD[10:]])
-    writer.offer("error", 1.0, JSON, [b'{"success":false,"error":{"code":"X"}}'])
-    writer.offer("plain", 1.0, JSON, [b"not json"])
-    writer.offer("list", 1.0, JSON, [b"[1,2]"])
-    writer.offer("private", 1.0, [*JSON, ("Cache-Control", "private")], [GOOD])
-    writer.offer("html", 1.0, [("Content-Type", "text/html")], [GOOD])
+def request(path: str, query: str = "") -> tuple[str, str, None, None, None]:
+    return (path, query, None, None, None)
+
+
+def test_the_writer_keeps_json_answers_enveloped_or_plain(tmp_path: Path) -> None:
+    """Any ``200`` with a JSON body is kept (an envelope stands in as one, plain JSON as it
+    was); errors, non-JSON, private and HTML answers are not."""
+    keeper = Keeper(AnswerStore(tmp_path, max_entries=10), identity="0123456789abcdef")
+    writer = AnswerWriter(keeper.keep)
+    writer.offer(request("/good"), 1.0, JSON, [GOOD[:10], GOOD[10:]])
+    writer.offer(request("/list"), 1.0, JSON, [b"[1,2]"])
+    writer.offer(request("/problem"), 1.0, [("Content-Type", "application/problem+json")],
+                 [b'{"n":1}'])
+    writer.offer(request("/plain"), 1.0, JSON, [b"not json"])
+    writer.offer(request("/private"), 1.0, [*JSON, ("Cache-Control", "private")], [GOOD])
+    writer.offer(request("/html"), 1.0, [("Content-Type", "text/html")], [GOOD])
     assert writer.flush()
-    assert store.get("good") == KeptAnswer("good", 1.0, GOOD)
-    refused = ("error", "plain", "list", "private", "html")
-    assert [store.get(k) for k in refused] == [None] * len(refused)
+    good = keeper.lookup(request("/good"))
+    assert good == KeptAnswer(keeper.key_of("/good"), 1.0, GOOD, True, tuple(JSON))
+    listed = keeper.lookup(request("/list"))
+    assert listed is not None and listed.body == b"[1,2]" and listed.enveloped is False
+    assert keeper.lookup(request("/problem")) is not None
+    refused = ("/plain", "/private", "/html")
+    assert [keeper.lookup(request(path)) for path in refused] == [None] * len(refused)
     writer.close()
 
 
@@ -138,10 +150,10 @@ def test_a_full_hand_off_drops_new_answers_without_blocking(tmp_path: Path) -> N
     entered = threading.Event()
     written: list[str] = []
 
-    def slow_write(kept: KeptAnswer) -> None:
+    def slow_write(key: str, *_passed: object) -> None:
         entered.set()
         release.wait(30)
-        written.append(kept.key)
+        written.append(key)
 
     writer = AnswerWriter(slow_write, capacity=2)
     assert writer.offer("first", 1.0, JSON, [GOOD])
@@ -166,9 +178,9 @@ def test_a_flood_for_one_key_is_written_a_few_times_and_the_last_answer_is_kept(
     store = AnswerStore(tmp_path, max_entries=10)
     written: list[float] = []
 
-    def put(kept: KeptAnswer) -> object:
-        result = store.put(kept)
-        written.append(kept.stored_at)  # once it is in the store, where the test reads it
+    def put(key: str, stored_at: float, _headers: object, chunks: list[bytes]) -> object:
+        result = store.put(KeptAnswer(key, stored_at, b"".join(chunks)))
+        written.append(stored_at)  # once it is in the store, where the test reads it
         return result
 
     writer = AnswerWriter(put, coalesce_seconds=0.05)
