@@ -44,7 +44,7 @@ from dashboard.plugins.fallback.entries import (
     file_name,
     read_header,
 )
-from dashboard.plugins.fallback.private import private_directory, write_private
+from dashboard.plugins.fallback.private import private_directory, write_new_private
 
 logger = logging.getLogger("dashboard.fallback")
 
@@ -161,7 +161,7 @@ class AnswerStore:
             if not self._made_private:
                 private_directory(self.directory)
                 self._made_private = True
-            write_private(temp, encoded)
+            write_new_private(temp, encoded)
             os.replace(temp, self.directory / name)
             self._recent.pop(answer.key, None)
         except OSError as error:
