@@ -31,6 +31,7 @@ from dashboard.logs.setup import choose as choose_logging
 from dashboard.metrics.batch import flush_all
 from dashboard.metrics.files import retire_process
 from dashboard.metrics.series import MULTIPROC_ENV, enable_multiprocess
+from dashboard.private_files import write_private
 from dashboard.server import sdnotify
 from dashboard.server.bind_check import bind_problem
 from dashboard.server.reload_guard import guard_reload
@@ -175,9 +176,7 @@ def worker_exit(server: Any, worker: Any) -> None:
     """Runs in a worker that ends through its own exit path; a killed worker never gets here."""
     host = _host_served_by(worker)
     runtime_dir = host.runtime_dir if host is not None else peek_runtime_dir()
-    marker = _clean_exit_marker(runtime_dir, worker.pid)
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.touch()
+    write_private(_clean_exit_marker(runtime_dir, worker.pid))
     flush_all()  # buffered request observations reach the files before the master archives them
     if host is not None:
         host.close()  # plugins stop their threads (dashboard_host_closing); never raises

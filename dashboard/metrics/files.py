@@ -32,6 +32,7 @@ from pathlib import Path
 
 from dashboard.metrics.batch import FLUSH_SECONDS, flush_all
 from dashboard.metrics.series import MULTIPROC_ENV
+from dashboard.private_files import open_private, touch_private
 
 LOCK_NAME = ".merge.lock"
 ARCHIVE_PID = "archive"
@@ -50,7 +51,7 @@ def directory() -> Path | None:
 @contextlib.contextmanager
 def _locked(path: Path, operation: int, wait: float | None) -> Iterator[bool]:
     """``flock`` on the directory's lock file; yields whether it was taken (``wait`` bounds it)."""
-    handle = os.open(path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    handle = open_private(path / LOCK_NAME)
     try:
         taken = False
         deadline = None if wait is None else time.monotonic() + wait
@@ -126,7 +127,7 @@ def _stage_archive(path: Path, typ: str, dead_file: Path) -> Path:
             totals[key] = totals.get(key, 0.0) + value
     staged = path / f".{typ}_{ARCHIVE_PID}.staged"  # no ".db": scrapes do not read it
     staged.unlink(missing_ok=True)
-    archive = MmapedDict(str(staged))
+    archive = MmapedDict(str(touch_private(staged)))  # the library keeps an existing file's mode
     try:
         for key, value in totals.items():
             archive.write_value(key, value, 0.0)

@@ -29,6 +29,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from dashboard.private_files import open_private, private_dir
+
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -44,7 +46,7 @@ BREAKER_TRANSITIONS = (("CLOSED", "OPEN"), ("OPEN", "HALF_OPEN"), ("HALF_OPEN", 
 def enable_multiprocess(directory: Path) -> None:
     """Start a fresh multiprocess directory (stale files from a previous run are removed)."""
     shutil.rmtree(directory, ignore_errors=True)
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)  # samples are owner-only (dashboard.private_files)
     os.environ[MULTIPROC_ENV] = str(directory)
     preallocate_sample_files()
 
@@ -78,7 +80,7 @@ def preallocate_sample_files() -> None:
 
 
 def _allocate(filename: str, size: int) -> None:
-    fd = os.open(filename, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    fd = open_private(filename)  # made 0600 before prometheus_client opens it as it is
     try:
         if os.fstat(fd).st_size < size:
             os.posix_fallocate(fd, 0, size)

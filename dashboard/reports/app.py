@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import html
+import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from dashboard import contract
+from dashboard.private_files import open_private, private_dir
 from dashboard.reports.catalog import REPORTS, ParameterError
 from dashboard.reports.pages import not_found_page, render_page, script_json, wants_html
 from dashboard.reports.seed import init_db
@@ -69,10 +71,12 @@ class ReportsApp:
         with self._seed_lock:
             if self._seeded:
                 return
-            self.host.runtime_dir.mkdir(parents=True, exist_ok=True)
-            with (self.host.runtime_dir / "seed.lock").open("w") as lock:
+            lock = open_private(private_dir(self.host.runtime_dir) / "seed.lock")
+            try:
                 fcntl.flock(lock, fcntl.LOCK_EX)
                 init_db(self.host.engine)
+            finally:
+                os.close(lock)  # closing releases the lock
             self._seeded = True
 
     def _dispatch(self, environ: WSGIEnviron, start_response: StartResponse) -> Any:

@@ -23,6 +23,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from dashboard.private_files import open_private, private_dir
+
 LOCK_NAME = "host.lock"
 #: Free space ``runtime_dir`` must have at start: metrics files (64 KiB each, a few per worker
 #: and series type), the restart-history SQLite file and its WAL, spools.
@@ -42,8 +44,8 @@ def hold_runtime_dir(directory: Path, min_free_bytes: int = MIN_FREE_BYTES) -> i
     directory = directory.absolute()
     where = f"dashboard.runtime_dir: {directory}"
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        private_dir(directory)
+        fd = open_private(directory / LOCK_NAME)
     except OSError as error:
         raise RuntimeDirError(f"{where} cannot be created or written "
                               f"({_reason(error)})") from None
@@ -76,7 +78,7 @@ def check_runtime_dir(directory: Path, min_free_bytes: int = MIN_FREE_BYTES) -> 
     directory = directory.absolute()
     where = f"dashboard.runtime_dir: {directory}"
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        private_dir(directory)
         with tempfile.TemporaryFile(dir=directory) as probe:
             probe.write(b"x")
             probe.flush()

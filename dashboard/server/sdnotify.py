@@ -33,6 +33,8 @@ from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
+from dashboard.private_files import write_private
+
 NOTIFY_SOCKET_ENV = "NOTIFY_SOCKET"
 READY_DIR = "worker-ready"
 
@@ -78,9 +80,7 @@ def ready_marker(runtime_dir: Path, pid: int) -> Path:
 
 def mark_worker_ready(runtime_dir: Path, pid: int) -> None:
     """In a worker, once its app is loaded (``post_worker_init``)."""
-    marker = ready_marker(runtime_dir, pid)
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.touch()
+    write_private(ready_marker(runtime_dir, pid))
 
 
 def forget_worker(runtime_dir: Path, pid: int) -> None:

@@ -17,9 +17,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
-from dashboard import utc_timestamp
-
-AUDIT_FILE_MODE = 0o640
+from dashboard import open_private, private_dir, utc_timestamp
 
 
 @dataclass(frozen=True)
@@ -60,9 +58,9 @@ class AuditLog:
         self.path = path
 
     def append(self, record: AuditRecord) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         data = record.line()
-        descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, AUDIT_FILE_MODE)
+        descriptor = open_private(self.path, os.O_WRONLY | os.O_APPEND)  # owner-only
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX)
             try:

@@ -25,11 +25,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from dashboard import utc_timestamp
+from dashboard import open_private, private_dir, utc_timestamp
 from dashboard.plugins.recovery.schema import RestartRecord
 
 SPOOL_NAME = "recovery-spool.jsonl"
-SPOOL_FILE_MODE = 0o640
 logger = logging.getLogger("dashboard.recovery")
 
 
@@ -57,8 +56,8 @@ class RestartSpool:
 
     @contextmanager
     def _locked(self) -> Iterator[int]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, SPOOL_FILE_MODE)
+        private_dir(self.path.parent)
+        descriptor = open_private(self.path, os.O_RDWR | os.O_APPEND)  # owner-only
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX)
             try:

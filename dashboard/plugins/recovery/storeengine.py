@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
 
-from dashboard import exclude_from_observation
+from dashboard import exclude_from_observation, private_dir, touch_private
 from dashboard.plugins.recovery.deadline import StoreDeadlines
 
 DEFAULT_STORE_TIMEOUT_MS = 2000
@@ -37,8 +37,9 @@ def store_engine(store_url: str, runtime_dir: Path,
     """
     seconds = timeout_ms / 1000
     if not store_url:
-        runtime_dir.mkdir(parents=True, exist_ok=True)
-        store_url = f"sqlite:///{(runtime_dir / 'recovery.sqlite3').resolve()}"
+        # Made owner-only before SQLite opens it; its -wal and -shm files take its mode.
+        database = touch_private(private_dir(runtime_dir) / "recovery.sqlite3")
+        store_url = f"sqlite:///{database.resolve()}"
     url = make_url(store_url)
     if url.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": seconds,
