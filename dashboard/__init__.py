@@ -53,6 +53,9 @@ _from("dashboard.pipeline.closing", "PRODUCED", "ClosingBody", "close_body")
 _from("dashboard.db.faults", "DbOutcome", "Fault", "classify")
 _from("dashboard.db.engine", "build_engine", "exclude_from_observation", "socket_fileno")
 _from("dashboard.db.pool", "pool_figures", "saturation_status")
+# Every engine the app uses (the host's own "default", then each adopted one), by name.
+_from("dashboard.db.adopt", "database_engines", "engine_name")
+_from("dashboard.db.bounds", "engine_bounds", "masked_url", "pool_bounds")
 _from("dashboard.db.deadline", "DeadlineWatch", "shut_down_socket")
 # Settings: a plugin's own TOML table, its problems, and the secrets never to show.
 _from("dashboard.config.sections", "DatabaseSection", "SectionModel", "check_database_url")
@@ -122,7 +125,8 @@ __all__ = [  # noqa: RUF022
     # Response bodies
     "PRODUCED", "ClosingBody", "close_body",
     # The database
-    "DbOutcome", "DeadlineWatch", "Fault", "build_engine", "classify", "exclude_from_observation",
+    "DbOutcome", "DeadlineWatch", "Fault", "build_engine", "classify", "database_engines",
+    "engine_bounds", "engine_name", "exclude_from_observation", "masked_url", "pool_bounds",
     "pool_figures", "saturation_status", "shut_down_socket", "socket_fileno",
     # Settings
     "ConfigError", "ConfigProblem", "DatabaseSection", "SectionModel", "check_database_url",
@@ -164,6 +168,8 @@ if TYPE_CHECKING:
         success_response,
         utc_timestamp,
     )
+    from dashboard.db.adopt import database_engines, engine_name
+    from dashboard.db.bounds import engine_bounds, masked_url, pool_bounds
     from dashboard.db.deadline import DeadlineWatch, shut_down_socket
     from dashboard.db.engine import build_engine, exclude_from_observation, socket_fileno
     from dashboard.db.faults import DbOutcome, Fault, classify

@@ -31,6 +31,7 @@ adopted. ``[database] adopt = false`` turns all of this off.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import threading
@@ -43,10 +44,18 @@ from sqlalchemy.engine import Engine
 
 from dashboard.context import record_db_failure, serving_host
 from dashboard.db.boundedpool import bound_pool
-from dashboard.db.engine import DbOutcome, Fault, classify, is_host_built, report_outcome
+from dashboard.db.engine import (
+    DbOutcome,
+    Fault,
+    NoHostDatabase,
+    classify,
+    is_host_built,
+    report_outcome,
+)
 from dashboard.db.metrics import instrument_engine
 from dashboard.db.timeouts import connect_params, install_statement_timeout
 from dashboard.hooks import calls as hookcalls
+from dashboard.metrics.series import DEFAULT_ENGINE
 from dashboard.once import once
 
 if TYPE_CHECKING:
@@ -126,6 +135,40 @@ def adopted_engines(host: Host) -> list[tuple[AdoptedEngine, Engine]]:
         if engine is not None:
             alive.append((entry, engine))
     return alive
+
+
+def database_engines(host: Host) -> list[tuple[str, Engine]]:
+    """Every engine ``host``'s app uses, as ``(name, engine)``: what health probes and shows,
+    system-status lists and the metrics label ``engine=`` (see docs/host-your-own-app.md).
+
+    The host's own engine comes first, named ``"default"``, when it builds one (``[database].url``,
+    or the demo's SQLite default; built here if it was not yet); then each adopted engine still
+    alive, in adoption order, under :func:`engine_name`'s name. ``[]`` when the host builds no
+    engine and the app made none (yet), or made them with ``[database] adopt = false``.
+    """
+    engines: list[tuple[str, Engine]] = []
+    with contextlib.suppress(NoHostDatabase):  # raised before anything is built
+        engines.append((DEFAULT_ENGINE, host.engine))
+    engines += [(entry.name, engine) for entry, engine in adopted_engines(host)]
+    return engines
+
+
+def engine_name(host: Host, engine: Engine) -> str:
+    """The name ``engine`` goes by in health, system-status and the metrics: its adoption name
+    (``<backend>:<database>``, ``#2``, ``#3``... for a second engine on the same database, e.g.
+    a Flask-SQLAlchemy bind), or ``"default"`` for the host's own (and any engine not adopted)."""
+    for entry, alive in adopted_engines(host):
+        if alive is engine or alive.pool is engine.pool:
+            return entry.name
+    return DEFAULT_ENGINE
+
+
+def adoption_record(host: Host, engine: Engine) -> AdoptedEngine | None:
+    """What adoption did to ``engine`` (pool bounded, timeouts set), ``None`` if not adopted."""
+    for entry, alive in adopted_engines(host):
+        if alive is engine:
+            return entry
+    return None
 
 
 def adopt(engine: Engine, host: Host) -> AdoptedEngine | None:
