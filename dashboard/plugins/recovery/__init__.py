@@ -26,6 +26,7 @@ from dashboard import (
     register_error_code,
 )
 from dashboard.plugins.recovery.admin import AdminApi
+from dashboard.plugins.recovery.authguard import RATE_LIMITED
 from dashboard.plugins.recovery.settings import RecoverySettings
 from dashboard.plugins.recovery.state import RECOVERY, SECTION, recovery_of
 from dashboard.plugins.recovery.watchdog import Watchdog
@@ -64,6 +65,8 @@ def dashboard_settings_model() -> tuple[str, type[RecoverySettings]]:
 def dashboard_configure(host: Host) -> None:
     if HISTORY_UNAVAILABLE.code not in ERROR_CODES:
         register_error_code(HISTORY_UNAVAILABLE)
+    if RATE_LIMITED.code not in ERROR_CODES:
+        register_error_code(RATE_LIMITED)
     recovery_of(host)
 
 

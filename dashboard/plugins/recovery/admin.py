@@ -1,17 +1,15 @@
 """The admin API under ``/admin/api/`` (docs/api/admin.md): status, system status, restart, and
 the breaker's operator overrides (:mod:`dashboard.plugins.recovery.breakerctl`).
 
-Authenticated by ``Authorization: Bearer <token>``; the token is read from the environment
-variable named by ``admin_token_env`` on every request (so it is never copied into settings,
-``dashboard check`` output or logs) and compared in constant time. With no token configured the
-admin API is switched off: every call is 403 ``FORBIDDEN``, whatever credentials are sent.
+Authenticated by ``Authorization: Bearer <token>`` (:mod:`dashboard.plugins.recovery.authguard`:
+the token, failures audited, an address that keeps failing throttled). With no token configured
+the admin API is switched off: every call is 403 ``FORBIDDEN``, whatever credentials are sent.
 
 Security caveat: bearer tokens travel in clear text unless TLS terminates in front of gunicorn.
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
 import os
 from collections.abc import Callable, Iterable
@@ -31,6 +29,7 @@ from dashboard import (
     utc_timestamp,
 )
 from dashboard.plugins.recovery import readings
+from dashboard.plugins.recovery.authguard import AdminAuth
 from dashboard.plugins.recovery.body import BadRequest, parse_json_object, read_body
 from dashboard.plugins.recovery.breakerctl import BreakerControl
 from dashboard.plugins.recovery.master import master_pid, master_reloader
@@ -81,12 +80,14 @@ def parse_restart_body(environ: WSGIEnviron) -> tuple[str, bool, bool]:
 class AdminApi:
     """WSGI middleware answering ``/admin/api/...``; everything else goes to ``app``."""
 
-    path_prefixes = (PREFIX,)  # every other path passes through untouched (dashboard.pipeline.pathscope)
+    #: Every other path passes through untouched (dashboard.pipeline.pathscope).
+    path_prefixes = (PREFIX,)
 
     def __init__(self, app: WSGIApp, host: Host, recovery: Recovery) -> None:
         self.app = app
         self.host = host
         self.recovery = recovery
+        self.auth = AdminAuth(recovery)
         self.routes: dict[tuple[str, str], Callable[[WSGIEnviron], Response]] = {
             ("GET", "worker/status"): self.worker_status,
             ("GET", "system-status"): self.system_status,
@@ -103,7 +104,7 @@ class AdminApi:
         return response(environ, start_response)
 
     def answer(self, environ: WSGIEnviron, route: str) -> Response:
-        refusal = self.authenticate(environ)
+        refusal = self.auth.check(environ)
         if refusal is not None:
             return refusal
         method = environ.get("REQUEST_METHOD", "GET").upper()
@@ -123,20 +124,6 @@ class AdminApi:
                                                   else allowed)
             return response
         return error_response(environ, "NOT_FOUND")
-
-    def authenticate(self, environ: WSGIEnviron) -> Response | None:
-        token = os.environ.get(self.recovery.settings.admin_token_env, "")
-        if not token:
-            return error_response(environ, "FORBIDDEN")
-        scheme, _, given = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(),
-                                                              token.encode()):
-            return None
-        logger.warning("admin call refused: missing or wrong token (from %s)",
-                       environ.get("REMOTE_ADDR"))
-        response = error_response(environ, "UNAUTHORIZED")
-        response.headers["WWW-Authenticate"] = 'Bearer realm="dashboard-admin"'
-        return response
 
     # -- routes ---------------------------------------------------------------------------------
 
