@@ -2,14 +2,16 @@
 
 Hooks implemented here, each delegating to a small module:
 
-* ``dashboard_engine_created``: the pool gauge follows the host's engine.
+* ``dashboard_engine_created``: the pool gauges follow each engine (the host's own and every
+  adopted one, under its name: :func:`dashboard.engine_name`).
 * ``dashboard_wrap_wsgi``: :class:`~dashboard.plugins.health.middleware.HealthEndpoints` answers the
   health paths and passes every other request through.
-* ``dashboard_host_closing``: the deep probe's pool is disposed.
-* ``dashboard_health_checks``: this plugin's own ``pool`` check (every time) and ``database``
-  check: a real round trip for ``deep``, the last background probe
-  (:mod:`dashboard.plugins.health.background`) otherwise; other plugins contribute theirs (the breaker its
-  ``breaker`` check).
+* ``dashboard_host_closing``: the probes' pools are disposed.
+* ``dashboard_health_checks``: this plugin's own ``pool`` check (every time, the most saturated
+  engine) and ``database`` check (every engine, :mod:`dashboard.plugins.health.engines`): a
+  real round trip each for ``deep``, the last background probe
+  (:mod:`dashboard.plugins.health.background`) otherwise; other plugins contribute theirs (the
+  breaker its ``breaker`` check).
 * ``dashboard_resilience_thresholds``: ``pool_saturation_warning`` / ``_critical``.
 * ``dashboard_recommendation``: the rules documented in :mod:`dashboard.plugins.health.rules`.
 * ``dashboard_worker_started`` / ``dashboard_worker_exited``: readiness signals and the
@@ -24,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
-from dashboard import CheckResult, Recommendation, collect_thresholds, hookimpl
+from dashboard import CheckResult, Recommendation, collect_thresholds, engine_name, hookimpl
 from dashboard.plugins.health import prometheus
 from dashboard.plugins.health.middleware import HealthEndpoints
 from dashboard.plugins.health.payload import restart_policy
@@ -48,8 +50,8 @@ def dashboard_configure(host: Host) -> None:
 
 
 @hookimpl
-def dashboard_engine_created(engine: Engine) -> None:
-    prometheus.track_pool(engine)
+def dashboard_engine_created(host: Host, engine: Engine) -> None:
+    prometheus.track_pool(engine, engine_name(host, engine))
 
 
 @hookimpl
@@ -68,8 +70,8 @@ def dashboard_host_closing(host: Host) -> None:
 def dashboard_health_checks(host: Host, deep: bool) -> list[CheckResult]:
     state = state_of(host)
     settings = state.settings
-    checks = [pool_check(host.engine.pool, host.settings.database.max_overflow,
-                         settings.pool_saturation_warning, settings.pool_saturation_critical)]
+    checks = [pool_check(host, settings.pool_saturation_warning,
+                         settings.pool_saturation_critical)]
     if deep:
         checks.append(state.probe.check())
     else:

@@ -18,10 +18,14 @@ result as ``checks.database`` with its ``age_seconds``. A failed probe makes ``/
   and stopped by :meth:`close`. Never in ``testing``: there a test drives :meth:`tick` itself.
 * The thread is a daemon and never raises: a probe that raises is recorded as a failed check
   naming the error class.
+* It probes every engine the app uses (:mod:`dashboard.plugins.health.engines`); with none
+  (no ``[database].url``, an app without a database) the reading passes with ``engines: []``,
+  and nothing is connected to or logged.
 * Every reading is in the metrics, so an idle outage shows there too: this worker's
-  ``dashboard_database_up{engine}`` (1 passed, 0 failed) and ``dashboard_health_status``
-  (0 healthy, 1 degraded for a slow probe, 2 unhealthy for a failed one). The log says when the
-  probe starts failing (one WARNING) and when it passes again (one INFO), not at every tick.
+  ``dashboard_database_up{engine}`` per engine, by its name (1 passed, 0 failed), and
+  ``dashboard_health_status`` (0 healthy, 1 degraded for a slow probe, 2 unhealthy for a failed
+  one; the worst engine). The log says when an engine's probe starts failing (one WARNING) and
+  when it passes again (one INFO), not at every tick.
 """
 
 from __future__ import annotations
@@ -57,7 +61,7 @@ class BackgroundProbe:
         self._clock = clock
         self.period = period
         self.engine = engine  # the ``engine`` label of its readings ("default": the host's)
-        self._failing = False
+        self._failing: set[str] = set()  # the engines whose last probe failed
         self._reading: ProbeReading | None = None
         self._lock = threading.Lock()
         self._loop = PeriodicThread("health-background-probe", period, self.tick,
@@ -87,24 +91,30 @@ class BackgroundProbe:
         return result
 
     def _publish(self, result: CheckResult) -> None:
-        """The reading as this worker's gauges, and a log line when it turns (never raises)."""
-        failing = result.status == "fail"
+        """The reading as this worker's gauges, and a log line when an engine turns (never
+        raises). A reading listing its ``engines`` publishes each under its own name; one
+        without (a probe that raised) under :attr:`engine`."""
+        readings = _per_engine(result, self.engine)
         try:
             metrics = series()
-            mark_set(("database_up", self.engine))  # a reading: the primed 1 is not wanted
+            for name, status, _error in readings:
+                mark_set(("database_up", name))  # a reading: the primed 1 is not wanted
+                metrics.database_up.labels(engine=name).set(0 if status == "fail" else 1)
             mark_set(("health_status",))
-            metrics.database_up.labels(engine=self.engine).set(0 if failing else 1)
-            _statuses[self.engine] = HEALTH_STATUS.get(result.status, 2)
-            metrics.health_status.set(max(_statuses.values()))  # the worst of its engines
+            if "engines" in result.details:  # the whole set: engines gone are forgotten
+                _statuses.clear()
+            _statuses.update((name, HEALTH_STATUS.get(status, 2)) for name, status, _ in readings)
+            metrics.health_status.set(max(_statuses.values(), default=0))  # the worst engine
         except Exception:  # a metric must never stop the probe
             logger.debug("health: probe reading not published", exc_info=True)
-        if failing and not self._failing:
-            logger.warning("health: background database probe failing (engine=%s, error=%s)",
-                           self.engine, result.details.get("error", "unknown"))
-        elif self._failing and not failing:
-            logger.info("health: background database probe passes again (engine=%s)",
-                        self.engine)
-        self._failing = failing
+        failing = {name: error for name, status, error in readings if status == "fail"}
+        for name, error in failing.items():
+            if name not in self._failing:
+                logger.warning("health: background database probe failing (engine=%s, "
+                               "error=%s)", name, error)
+        for name in self._failing - set(failing):
+            logger.info("health: background database probe passes again (engine=%s)", name)
+        self._failing = set(failing)
 
     def check(self) -> CheckResult | None:
         """The last background result with its ``age_seconds``; ``None`` before the first."""
@@ -128,3 +138,12 @@ class BackgroundProbe:
         self._loop.stop(timeout)
 
     stop = close
+
+
+def _per_engine(result: CheckResult, default: str) -> list[tuple[str, str, str]]:
+    """``(engine name, status, error)`` for each engine the reading covers."""
+    engines = result.details.get("engines")
+    if not isinstance(engines, list):
+        return [(default, result.status, str(result.details.get("error", "unknown")))]
+    return [(str(entry.get("name")), str(entry.get("status")), str(entry.get("error", "unknown")))
+            for entry in engines if isinstance(entry, dict)]

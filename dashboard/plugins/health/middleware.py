@@ -23,9 +23,11 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.wrappers import Response
 
 from dashboard import (
+    DEFAULT_ENGINE,
     StartResponse,
     WSGIApp,
     WSGIEnviron,
+    database_engines,
     error_response,
     json_response,
     plain_number,
@@ -104,7 +106,8 @@ class HealthEndpoints:
 
     def _metrics(self) -> Response:
         try:
-            body, content_type = prometheus.render(self.host.engine.pool)
+            own = dict(database_engines(self.host)).get(DEFAULT_ENGINE)  # None: no url
+            body, content_type = prometheus.render(own.pool if own is not None else None)
         except Exception:
             logger.exception("metrics could not be rendered")
             return Response("# metrics unavailable\n", status=503, headers=dict(NO_STORE),

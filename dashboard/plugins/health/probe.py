@@ -1,8 +1,9 @@
 """The ``database`` check of ``/health/deep``: one real round trip, bounded by ``deep_timeout_ms``.
 
 The probe has its own engine with a one-connection pool, kept out of the host's database hooks
-(:func:`dashboard.db.engine.exclude_from_observation`): probing must neither trip the circuit breaker nor
-be refused by it, and must never take a connection the app needs.
+(:func:`dashboard.db.engine.exclude_from_observation`): probing must neither trip the circuit
+breaker nor be refused by it, and must never take a connection the app needs. There is one per
+engine the app uses (:mod:`dashboard.plugins.health.engines`), built from that engine's URL.
 
 How the bound holds even when the database (or the network to it) hangs:
 

@@ -33,7 +33,9 @@ def prime_series() -> Any:
 
 
 def render(pool: Any) -> tuple[bytes, str]:
-    """The exposition text and its content type; ``pool`` is this worker's live pool."""
+    """The exposition text and its content type; ``pool`` is the live pool of this worker's
+    own engine (``None`` when the host builds none: the per-engine gauges still follow the
+    app's engines)."""
     metrics = prime_series()
     checked_out = getattr(pool, "checkedout", None)
     if checked_out is not None:

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from dashboard import StateKey
 from dashboard.plugins.health.background import BackgroundProbe
+from dashboard.plugins.health.engines import EngineProbes
 from dashboard.plugins.health.memo import SingleFlightMemo
-from dashboard.plugins.health.probe import DatabaseProbe
 from dashboard.plugins.health.readiness import Readiness
 from dashboard.plugins.health.rules import PressureClock
 from dashboard.plugins.health.settings import HealthSettings
@@ -27,13 +27,13 @@ SECTION = "health"
 class HealthState:
     settings: HealthSettings
     memo: SingleFlightMemo[dict[str, Any]]
-    probe: DatabaseProbe
+    probe: EngineProbes  # one bounded probe per engine of the app
     background: BackgroundProbe
     readiness: Readiness = field(default_factory=Readiness)
     pressure: PressureClock = field(default_factory=PressureClock)
 
     def close(self) -> None:
-        """Stop the background probe and release the probe's pool (host close)."""
+        """Stop the background probe and release the probes' pools (host close)."""
         self.background.close()
         self.probe.dispose()
 
@@ -47,7 +47,7 @@ def state_of(host: Host) -> HealthState:
     def create() -> HealthState:
         settings = host.plugin_settings(SECTION, HealthSettings)
         ttl = 0.0 if host.testing else float(settings.memo_ttl_seconds)
-        probe = DatabaseProbe(host.settings.database, settings.deep_timeout_ms)
+        probe = EngineProbes(host, settings.deep_timeout_ms)
         period = 0.0 if host.testing else float(settings.refresh_seconds)
         return HealthState(
             settings=settings,

@@ -70,7 +70,8 @@ def test_deep_health_probes_the_database(make_host, dashboard_client, probe_stat
 
 def test_unreachable_database_is_unhealthy_503_without_secrets(make_host, dashboard_client
                                                                ) -> None:
-    url = f"postgresql+psycopg://alice:s3cr3t-pw@127.0.0.1:{free_port()}/nowhere"
+    port = free_port()
+    url = f"postgresql+psycopg://alice:s3cr3t-pw@127.0.0.1:{port}/nowhere"
     host = make_host(f'[dashboard]\nplugins = ["health"]\n{ECHO}\n[database]\nurl = "{url}"\n'
                      '[plugins.health]\ndeep_timeout_ms = 1500\n')
     client = dashboard_client(host)
@@ -82,9 +83,17 @@ def test_unreachable_database_is_unhealthy_503_without_secrets(make_host, dashbo
     assert body["status"] == "unhealthy" and body["degraded_reason"] == "database_unreachable"
     assert body["checks"]["database"]["status"] == "fail"
     assert body["checks"]["database"]["error"] == "connection_failed"
+    # The engine is listed by its masked URL (docs/api/health.md), and nowhere else is any part
+    # of the DSN, a path or the driver's message.
+    masked = f"postgresql+psycopg://alice:***@127.0.0.1:{port}/nowhere"
+    assert body["checks"]["database"]["engines"] == [
+        {"name": "default", "url": masked, "status": "fail", "error": "connection_failed",
+         "latency_ms": body["checks"]["database"]["engines"][0]["latency_ms"]}]
     text = deep.get_data(as_text=True)
-    for secret in ("s3cr3t", "alice", "nowhere", str(host.runtime_dir), "psycopg"):
-        assert secret not in text
+    assert "s3cr3t" not in text
+    rest = text.replace(f'"url":"{masked}"', "", 1)
+    for secret in ("alice", "nowhere", str(host.runtime_dir), "psycopg", "Connection refused"):
+        assert secret not in rest
 
 
 def test_a_raising_check_is_fail_with_its_class_never_500(make_host, dashboard_client) -> None:

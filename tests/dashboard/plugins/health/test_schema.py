@@ -21,6 +21,14 @@ def exactly(properties: dict[str, Any], extra: bool = False) -> dict[str, Any]:
             "additionalProperties": extra}
 
 
+#: One engine of ``checks.database.engines``; ``error`` only when its probe failed.
+ENGINE = {"type": "object", "additionalProperties": False,
+          "required": ["name", "url", "status", "latency_ms"],
+          "properties": {"name": {"type": "string", "minLength": 1},
+                         "url": {"type": "string", "pattern": "^[a-z0-9+]+://"},
+                         "status": STATUS, "latency_ms": {**NUMBER, "minimum": 0},
+                         "error": {"type": "string"}}}
+
 HEALTH_SCHEMA = exactly({
     "status": {"enum": ["healthy", "degraded", "unhealthy"]},
     "degraded_reason": {"type": ["string", "null"]},
@@ -44,10 +52,11 @@ HEALTH_SCHEMA = exactly({
                 "status": STATUS, "size": COUNT, "checked_out": COUNT, "overflow": COUNT,
                 "max_capacity": COUNT, "saturation": {**NUMBER, "minimum": 0}}),
             "database": {"type": "object", "additionalProperties": False,
-                         "required": ["status", "latency_ms"],
+                         "required": ["status", "latency_ms", "engines"],
                          "properties": {"status": STATUS, "latency_ms": {**NUMBER, "minimum": 0},
                                         "age_seconds": {**NUMBER, "minimum": 0},
-                                        "error": {"type": "string"}}},
+                                        "error": {"type": "string"},
+                                        "engines": {"type": "array", "items": ENGINE}}},
         },
         "required": ["breaker", "pool"],
         "additionalProperties": {"type": "object", "properties": {"status": STATUS},
@@ -89,6 +98,8 @@ def test_payload_matches_the_contract_schema(full_host: Host, dashboard_client: 
     jsonschema.validate(body, HEALTH_SCHEMA)
     assert response.status_code == 200
     assert ("database" in body["checks"]) == (path == "/health/deep")
+    if path == "/health/deep":  # the host's own engine, listed by its masked URL
+        assert [engine["name"] for engine in body["checks"]["database"]["engines"]] == ["default"]
     assert list(body)[:5] == ["status", "degraded_reason", "timestamp", "worker_pid", "cache"]
 
 
