@@ -101,7 +101,29 @@ def _check(args: argparse.Namespace) -> int:
         if name not in enabled:
             state = "configured" if f"plugins.{name}" in settings.sources else "installed"
             print(f"plugins.{name}: inactive ({state}, not listed in dashboard.plugins)")
+    for line in _engine_lines(settings):
+        print(line)
     return EXIT_OK
+
+
+def _engine_lines(settings: Settings) -> list[str]:
+    """Which engines the host builds and whether the app's own are adopted (URLs masked)."""
+    from dashboard.config.secrets import mask_url
+    from dashboard.db.engine import host_database_url
+
+    database = settings.database
+    url = host_database_url(database, settings.dashboard.app_factory)
+    if url is None:
+        own = "none ([database].url is unset: no engine and no database file of the host's own)"
+    else:
+        given = "[database].url" if database.url else "the demo app's embedded SQLite default"
+        own = f'"default" from {given}: {mask_url(url)}'
+    if database.adopt:
+        app = ("adopted (adopt = true): every SQLAlchemy engine the app creates runs with "
+               "[database]'s bounds and timeouts")
+    else:
+        app = "not adopted (adopt = false): the app's own engines keep their own settings"
+    return [f"engines: host builds {own}", f"engines: app engines {app}"]
 
 
 def _render(value: object) -> str:
