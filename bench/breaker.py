@@ -34,8 +34,9 @@ from typing import Any
 
 import pybreaker
 
-from dashboard.plugins.breaker.hostscope import HostBreaker
-from dashboard.plugins.breaker.machine import CircuitBreaker, CircuitOpenError
+from dashboard.plugins.breaker.core.machine import CircuitBreaker
+from dashboard.plugins.breaker.core.model import CircuitOpenError
+from dashboard.plugins.breaker.host.breaker import HostBreaker
 from dashboard.plugins.breaker.notify import TransitionNotifier, log_transition
 from dashboard.plugins.breaker.slowwatch import SlowCallWatch
 

@@ -28,7 +28,7 @@ from overhead import alternating, bench_host, ping_app
 from werkzeug.test import EnvironBuilder
 
 from dashboard.config.sections import BUILTIN_PLUGINS
-from dashboard.plugins.breaker.state import BREAKER
+from dashboard.plugins.breaker.runtime import BREAKER
 
 
 def database_app(host: Any) -> Any:

@@ -22,9 +22,9 @@ from __future__ import annotations
 import contextvars
 from functools import partial
 
-from dashboard.context import at_request_end
-from dashboard.db.faults import DbOutcome
-from dashboard.plugins.breaker.machine import CircuitBreaker, CircuitOpenError, Permit
+from dashboard import DbOutcome, at_request_end
+from dashboard.plugins.breaker.core.model import CircuitOpenError, Permit
+from dashboard.plugins.breaker.core.protocol import ScopeBreaker
 from dashboard.plugins.breaker.metrics import FailureRateGauge, count_call, count_rejection
 from dashboard.plugins.breaker.slowwatch import SlowCallWatch
 
@@ -43,7 +43,7 @@ _scope: contextvars.ContextVar[_RequestScope | None] = contextvars.ContextVar(
 class BreakerGate:
     """Turns database checkouts and outcomes into breaker decisions and counts."""
 
-    def __init__(self, breaker: CircuitBreaker, watch: SlowCallWatch | None = None) -> None:
+    def __init__(self, breaker: ScopeBreaker, watch: SlowCallWatch | None = None) -> None:
         self.breaker = breaker
         self.failure_rate = FailureRateGauge(breaker)
         self.watch = watch

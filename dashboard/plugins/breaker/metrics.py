@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from dashboard.metrics.batch import BatchedCounter
-from dashboard.metrics.series import series
-from dashboard.plugins.breaker.machine import CircuitBreaker, State, Transition
-from dashboard.plugins.breaker.overrides import GAUGE_VALUES
+from dashboard import BatchedCounter, series
+from dashboard.plugins.breaker.core.model import BreakerState, Transition
+from dashboard.plugins.breaker.core.overrides import GAUGE_VALUES
+from dashboard.plugins.breaker.core.protocol import ScopeBreaker
 
 
-def publish_state(state: State) -> None:
+def publish_state(state: BreakerState) -> None:
     try:
         series().breaker_state.set(state.gauge_value)
     except Exception:
@@ -87,7 +87,7 @@ class FailureRateGauge:
 
     __slots__ = ("_breaker", "_last")
 
-    def __init__(self, breaker: CircuitBreaker) -> None:
+    def __init__(self, breaker: ScopeBreaker) -> None:
         self._breaker = breaker
         self._last = -1.0
 

@@ -15,8 +15,13 @@ import queue
 import threading
 from collections.abc import Callable
 
-from dashboard.contract import plain_number
-from dashboard.plugins.breaker.machine import FAILURE_RATE, SLOW_CALL_RATE, State, Transition
+from dashboard import plain_number
+from dashboard.plugins.breaker.core.model import (
+    FAILURE_RATE,
+    SLOW_CALL_RATE,
+    BreakerState,
+    Transition,
+)
 
 Listener = Callable[[Transition], None]
 logger = logging.getLogger("dashboard.breaker")
@@ -78,13 +83,13 @@ def _report_broken(listener: Listener) -> None:
 def log_transition(transition: Transition) -> None:
     """The default listener: one log record per transition; an opening says what opened it."""
     after = transition.after
-    if after is State.OPEN and transition.reason in (FAILURE_RATE, SLOW_CALL_RATE):
+    if after is BreakerState.OPEN and transition.reason in (FAILURE_RATE, SLOW_CALL_RATE):
         rate = (transition.slow_call_rate if transition.reason == SLOW_CALL_RATE
                 else transition.failure_rate)
         logger.warning("circuit breaker %s -> %s (%s %.2f over %d calls; open %ss)",
                        transition.before.value, after.value, transition.reason, rate,
                        transition.calls_in_window, plain_number(transition.open_seconds or 0))
-    elif after is State.OPEN and transition.reason is not None:
+    elif after is BreakerState.OPEN and transition.reason is not None:
         logger.warning("circuit breaker %s -> %s (%s; open %ss)", transition.before.value,
                        after.value, transition.reason, plain_number(transition.open_seconds or 0))
     else:

@@ -20,7 +20,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 
-from dashboard.context import serving_host
+from dashboard import serving_host
 
 _MARK = "_dashboard_breaker_gated"
 

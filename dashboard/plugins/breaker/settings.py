@@ -11,13 +11,13 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from dashboard.config.sections import SectionModel
+from dashboard import SectionModel
 
 MAX_OPEN_SECONDS = 86_400  # a day: longer is an outage nobody should wait out behind a breaker
 MAX_WINDOW_SIZE = 10_000
 MAX_WINDOW_SECONDS = 3_600  # one bucket per second
 MAX_SLOW_CALL_MS = 86_400_000
-MAX_SHARED_PROBES = 16  # probe leases in the host block (dashboard.plugins.breaker.block.MAX_LEASES)
+MAX_SHARED_PROBES = 16  # probe leases in the host block (host.block.MAX_LEASES)
 MAX_REDIS_TIMEOUT_MS = 5_000  # a tick waits at most this long; the heartbeat outlives it
 
 

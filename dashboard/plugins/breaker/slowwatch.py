@@ -31,7 +31,8 @@ import threading
 import weakref
 from threading import get_ident
 
-from dashboard.plugins.breaker.machine import CircuitBreaker, Permit, SlowTicket
+from dashboard.plugins.breaker.core.model import Permit, SlowTicket
+from dashboard.plugins.breaker.core.protocol import ScopeBreaker
 from dashboard.plugins.breaker.metrics import count_call
 
 _MIN_TICK_SECONDS = 0.005
@@ -42,7 +43,7 @@ _MAX_REMEMBERED = 1024  # slow calls whose end has not come yet (a cut connectio
 class SlowCallWatch:
     """Calls in flight for one breaker, and the ticking sweeper that marks the slow ones."""
 
-    def __init__(self, breaker: CircuitBreaker, slow_call_ms: float) -> None:
+    def __init__(self, breaker: ScopeBreaker, slow_call_ms: float) -> None:
         self.breaker = breaker
         self.slow_seconds = slow_call_ms / 1000
         self.tick_seconds = max(self.slow_seconds / 10, _MIN_TICK_SECONDS)

@@ -139,7 +139,7 @@ def test_throttle_never_goes_below_min_and_leaves_a_fixed_limit_alone(
 
 def test_health_itself_drives_the_throttle(dashboard_host: Callable[..., Host]) -> None:
     """The real health plugin computing a payload with the breaker OPEN lowers the ceiling."""
-    from dashboard.plugins.breaker.state import BREAKER
+    from dashboard.plugins.breaker.runtime import BREAKER
 
     host = dashboard_host(toml('"admission", "breaker", "health"', max_concurrent=4))
     client = Client(host.build_app())

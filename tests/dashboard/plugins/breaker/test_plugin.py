@@ -12,7 +12,7 @@ from dashboard.clock import ManualClock
 from dashboard.db.faults import DbOutcome, Fault
 from dashboard.host import Host
 from dashboard.metrics.series import series
-from dashboard.plugins.breaker.state import BREAKER
+from dashboard.plugins.breaker.runtime import BREAKER
 
 TOML = """
 [dashboard]
@@ -139,11 +139,11 @@ def test_recommendation_votes_throttle_only_when_not_closed(
 
 
 def test_a_breaker_refusal_wrapped_by_a_library_is_still_recognised(host: Host) -> None:
-    from dashboard.plugins.breaker.machine import CircuitOpenError, State
+    from dashboard.plugins.breaker.core.model import BreakerState, CircuitOpenError
 
     try:
         try:
-            raise CircuitOpenError(3.2, State.OPEN)
+            raise CircuitOpenError(3.2, BreakerState.OPEN)
         except CircuitOpenError as refusal:
             raise RuntimeError("wrapped") from refusal
     except RuntimeError as wrapped:

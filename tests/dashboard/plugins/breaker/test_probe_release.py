@@ -16,7 +16,7 @@ from werkzeug.test import Client, EnvironBuilder
 from dashboard.clock import ManualClock
 from dashboard.db.faults import DbOutcome, Fault
 from dashboard.host import Host
-from dashboard.plugins.breaker.state import BREAKER
+from dashboard.plugins.breaker.runtime import BREAKER
 
 TOML = """
 [dashboard]

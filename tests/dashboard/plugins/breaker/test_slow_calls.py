@@ -14,13 +14,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dashboard.clock import ManualClock
-from dashboard.plugins.breaker.machine import (
+from dashboard.plugins.breaker.core.machine import CircuitBreaker
+from dashboard.plugins.breaker.core.model import (
     FAILURE_RATE,
     PROBE_SLOW,
     SLOW_CALL_RATE,
-    CircuitBreaker,
+    BreakerState,
     CircuitOpenError,
-    State,
     Transition,
 )
 from dashboard.plugins.breaker.slowwatch import SlowCallWatch
@@ -43,16 +43,17 @@ def test_slow_calls_open_only_through_the_slow_call_rate() -> None:
         breaker.record_slow()
     breaker.record_success()
     breaker.record_success()
-    assert breaker.state is State.CLOSED  # 0.6 slow: above the failure threshold, not a failure
+    # 0.6 slow: above the failure threshold, not a failure
+    assert breaker.state is BreakerState.CLOSED
     assert breaker.snapshot().failure_rate == 0.0
     breaker.record_slow()  # 4 of 6
-    assert breaker.state is State.CLOSED
+    assert breaker.state is BreakerState.CLOSED
     breaker.record_slow()  # 5 of 7 = 0.71
     breaker.record_slow()  # 6 of 8 = 0.75
     breaker.record_slow()  # 7 of 9 = 0.78
-    assert breaker.state is State.CLOSED
+    assert breaker.state is BreakerState.CLOSED
     breaker.record_slow()  # 8 of 10 = 0.8
-    assert breaker.state is State.OPEN
+    assert breaker.state is BreakerState.OPEN
 
 
 def test_slow_call_rate_opens_and_says_so() -> None:
@@ -61,10 +62,10 @@ def test_slow_call_rate_opens_and_says_so() -> None:
     breaker.record_success()
     breaker.record_slow()
     breaker.record_slow()
-    assert breaker.state is State.CLOSED  # below minimum_calls
+    assert breaker.state is BreakerState.CLOSED  # below minimum_calls
     breaker.record_slow()  # 3 of 5 slow
-    assert breaker.state is State.OPEN
-    assert [(t.after, t.reason) for t in seen] == [(State.OPEN, SLOW_CALL_RATE)]
+    assert breaker.state is BreakerState.OPEN
+    assert [(t.after, t.reason) for t in seen] == [(BreakerState.OPEN, SLOW_CALL_RATE)]
     assert seen[0].slow_call_rate == pytest.approx(0.6) and seen[0].failure_rate == 0.0
     snapshot = breaker.snapshot()
     assert snapshot.slow_call_rate == pytest.approx(0.6) and snapshot.failure_rate == 0.0
@@ -76,16 +77,16 @@ def test_slow_calls_do_not_add_to_the_failure_rate() -> None:
         breaker.record_slow()
     breaker.record_failure()
     breaker.record_failure()  # 2 failures of 5: 0.4, slow 0.6; neither threshold reached
-    assert breaker.state is State.CLOSED
+    assert breaker.state is BreakerState.CLOSED
     breaker.record_failure()  # 3 of 6 failures
-    assert breaker.state is State.OPEN and seen[0].reason == FAILURE_RATE
+    assert breaker.state is BreakerState.OPEN and seen[0].reason == FAILURE_RATE
 
 
 def test_minimum_calls_holds_for_slow_calls() -> None:
     breaker, _ = make(ManualClock(), minimum_calls=5)
     for _ in range(4):
         breaker.record_slow()
-    assert breaker.state is State.CLOSED
+    assert breaker.state is BreakerState.CLOSED
 
 
 def test_a_slow_probe_is_a_failed_probe() -> None:
@@ -96,7 +97,7 @@ def test_a_slow_probe_is_a_failed_probe() -> None:
     clock.advance(10)
     permit = breaker.acquire()
     breaker.record_slow(permit)
-    assert breaker.state is State.OPEN
+    assert breaker.state is BreakerState.OPEN
     assert seen[-1].reason == PROBE_SLOW and seen[-1].open_seconds == 20
 
 
@@ -151,7 +152,7 @@ def test_five_stuck_calls_open_the_breaker_while_they_still_run() -> None:
     try:
         assert watch.in_flight() == 5
         assert run_past_slow_call_ms(watch) == 5
-        assert breaker.state is State.OPEN and seen[0].reason == SLOW_CALL_RATE
+        assert breaker.state is BreakerState.OPEN and seen[0].reason == SLOW_CALL_RATE
         assert watch.in_flight() == 0
         with pytest.raises(CircuitOpenError):
             breaker.acquire()
@@ -217,11 +218,11 @@ def test_time_window_counts_only_outcomes_younger_than_window_seconds() -> None:
     breaker.record_failure()
     clock.advance(10)  # both now 10 s old: out
     breaker.record_failure()
-    assert breaker.state is State.CLOSED
+    assert breaker.state is BreakerState.CLOSED
     assert breaker.snapshot().calls_in_window == 1
     breaker.record_failure()
     breaker.record_failure()
-    assert breaker.state is State.OPEN
+    assert breaker.state is BreakerState.OPEN
 
 
 def test_time_window_is_not_capped_by_window_size() -> None:
@@ -232,9 +233,9 @@ def test_time_window_is_not_capped_by_window_size() -> None:
         breaker.record_success()
     for _ in range(14):
         breaker.record_failure()
-    assert breaker.snapshot().calls_in_window == 29 and breaker.state is State.CLOSED
+    assert breaker.snapshot().calls_in_window == 29 and breaker.state is BreakerState.CLOSED
     breaker.record_failure()  # 15 of 30
-    assert breaker.state is State.OPEN
+    assert breaker.state is BreakerState.OPEN
 
 
 def test_time_window_rates_decay_without_traffic() -> None:
@@ -270,7 +271,7 @@ def test_time_window_opens_exactly_when_a_reference_says_so(
         should_open = len(live) >= minimum and (
             live.count("fail") / len(live) >= threshold
             or live.count("slow") / len(live) >= slow_threshold)
-        assert (breaker.state is State.OPEN) is should_open, (live, outcome)
+        assert (breaker.state is BreakerState.OPEN) is should_open, (live, outcome)
         if should_open:
             break
 
@@ -293,7 +294,7 @@ def test_each_failed_probe_doubles_the_open_time_up_to_the_max() -> None:
         breaker.record_failure()
     assert breaker.snapshot().seconds_until_half_open == 10
     assert [reopen_by_failed_probe(breaker, clock) for _ in range(4)] == [20, 40, 70, 70]
-    assert [t.open_seconds for t in seen if t.after is State.OPEN] == [10, 20, 40, 70, 70]
+    assert [t.open_seconds for t in seen if t.after is BreakerState.OPEN] == [10, 20, 40, 70, 70]
 
 
 def test_retry_after_is_the_real_time_left_of_the_longer_period() -> None:
@@ -308,7 +309,7 @@ def test_retry_after_is_the_real_time_left_of_the_longer_period() -> None:
     assert refused.value.retry_after == pytest.approx(7.5)
     assert breaker.snapshot().seconds_until_half_open == pytest.approx(7.5)
     clock.advance(7.5)
-    assert breaker.state is State.HALF_OPEN
+    assert breaker.state is BreakerState.HALF_OPEN
 
 
 def test_a_successful_close_resets_the_open_time() -> None:
@@ -321,7 +322,7 @@ def test_a_successful_close_resets_the_open_time() -> None:
     assert breaker.open_period == 40
     clock.advance(40)
     breaker.record_success(breaker.acquire())
-    assert breaker.state is State.CLOSED and breaker.open_period == 10
+    assert breaker.state is BreakerState.CLOSED and breaker.open_period == 10
     for _ in range(5):
         breaker.record_failure()
     assert breaker.snapshot().seconds_until_half_open == 10

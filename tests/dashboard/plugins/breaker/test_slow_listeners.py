@@ -17,8 +17,8 @@ import pytest
 
 from dashboard.db.faults import DbOutcome, Fault
 from dashboard.host import Host
-from dashboard.plugins.breaker.machine import CircuitOpenError
-from dashboard.plugins.breaker.state import BREAKER
+from dashboard.plugins.breaker.core.model import CircuitOpenError
+from dashboard.plugins.breaker.runtime import BREAKER
 
 TOML = """
 [dashboard]

@@ -23,8 +23,8 @@ from sqlalchemy import create_engine, text
 from werkzeug.test import Client
 
 from dashboard.host import Host
+from dashboard.plugins.breaker.runtime import BREAKER
 from dashboard.testing import assert_error_envelope, assert_success_envelope
-from dashboard.plugins.breaker.state import BREAKER
 from tests.dashboard.plugins.breaker.lockapp import TABLE, create_table
 
 CALL_TIMEOUT_MS = 10_000
