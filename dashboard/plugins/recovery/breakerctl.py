@@ -6,6 +6,14 @@ asks whichever plugin answers ``dashboard_breaker_control`` (the ``breaker`` plu
 override. The two meet only through that hook. No plugin answering means no breaker is
 configured: 404 ``NOT_FOUND`` with a message saying so.
 
+Why the route is mounted here and not by the breaker plugin: what it needs first (the admin
+token, the audit log, the admin API's answers) is this plugin's, and so is what it promises when
+no breaker runs (404 naming the missing breaker and a ``refused`` audit line; with a third-party
+plugin answering the hook, a 500 and a ``failed`` line when it raises). A route served by the
+breaker plugin would not exist in those cases, or would need this validation twice. So the HTTP
+side (authentication, validation, masking, audit, envelope) stays here and everything the
+override does to the breaker is the breaker plugin's (``dashboard/plugins/breaker/control.py``).
+
 Body: ``{"action": "force_open" | "disable" | "reset", "reason": "...", "duration_seconds":
 1..86400 (force_open and disable only), "acknowledge": true}``. Anything else is 400
 ``VALIDATION_ERROR`` with a message naming the field; without ``acknowledge: true`` nothing
