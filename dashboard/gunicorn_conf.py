@@ -32,7 +32,7 @@ from dashboard.metrics.batch import flush_all
 from dashboard.metrics.files import retire_process
 from dashboard.metrics.series import MULTIPROC_ENV, enable_multiprocess
 from dashboard.private_files import write_private
-from dashboard.server import sdnotify
+from dashboard.server import handover, sdnotify
 from dashboard.server.bind_check import bind_problem
 from dashboard.server.reload_guard import guard_reload
 from dashboard.server.runtime_lock import RuntimeDirError, hold_runtime_dir
@@ -126,6 +126,7 @@ def _retire_metrics(pid: int) -> None:
 def on_starting(server: Any) -> None:
     global _notifier
     os.environ[MASTER_PID_ENV] = str(os.getpid())
+    handover.install(server, peek_runtime_dir())  # old workers retire once the new ones answer
     guard_reload(server)  # SIGHUP with a broken config: logged, nothing reloaded, still serving
     host = _host_of_master()
     for name in (_CLEAN_EXIT_DIR, sdnotify.READY_DIR):
@@ -165,11 +166,12 @@ def _host_served_by(worker: Any) -> Any:
 
 def post_worker_init(worker: Any) -> None:
     host = _host_served_by(worker)
-    if host is None:
+    if host is None:  # not our app: still ready, or a reload would wait for it in vain
+        sdnotify.mark_worker_ready(peek_runtime_dir(), os.getpid())
         return
     _fan_out(host, "dashboard_logging_configured")
     _fan_out(host, "dashboard_worker_started", pid=os.getpid())
-    sdnotify.mark_worker_ready(host.runtime_dir, os.getpid())
+    sdnotify.mark_worker_ready(host.runtime_dir, os.getpid())  # see dashboard.server.handover
 
 
 def worker_exit(server: Any, worker: Any) -> None:

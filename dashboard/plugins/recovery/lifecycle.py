@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -46,19 +47,40 @@ class WorkerExits:
         self._retired: set[int] = set()
         self._shutting_down = False
         self._lock = threading.Lock()
+        self._reloaded_at: datetime | None = None
 
     def reloading(self) -> None:
-        """The master reloads: every worker it has now is about to be stopped on purpose."""
-        known = {w.pid for w in self.store.workers(self.host_key, alive_since=EPOCH)}
+        """The master reloads: every worker started before now is about to be stopped on purpose.
+        Only the moment is noted: the master's reload never waits on the store (nor runs a
+        thread while it forks the new workers); :meth:`exited` reads the worker's start."""
         with self._lock:
-            self._retired |= known
-        logger.info("reload: retiring workers %s", sorted(known))
+            self._reloaded_at = self.restarts.clock.now()
+        logger.info("reload: retiring the workers started before it")
+
+    def _retired_by_reload(self, pid: int) -> bool:
+        """The worker's heartbeat began before the latest reload, which retired it. Asked only
+        for an exit that is not clean (a retired worker usually exits cleanly), before the row
+        is dropped; a store that cannot tell counts it retired (a reload is the likelier)."""
+        reloaded_at = self._reloaded_at
+        if reloaded_at is None:
+            return False
+        try:
+            workers = self.store.workers(self.host_key, alive_since=EPOCH)
+        except SQLAlchemyError as error:
+            logger.warning("recovery: whether a reload retired worker %s is unknown (restart "
+                           "store: %s); not counted as a crash, serving continues", pid,
+                           type(error).__name__)
+            return True
+        return any(w.pid == pid and w.started_at <= reloaded_at for w in workers)
 
     def shutting_down(self) -> None:
         self._shutting_down = True
 
     def exited(self, pid: int, exitcode: int | None) -> str | None:
         """Forget the worker; record a crash restart when it crashed. Returns the restart id."""
+        if exitcode != 0 and not self._shutting_down and self._retired_by_reload(pid):
+            with self._lock:
+                self._retired.add(pid)
         try:
             self.store.forget_worker(self.host_key, pid)
         except SQLAlchemyError as error:  # the row ages out; the crash must still be counted
