@@ -10,6 +10,7 @@ database file the host made there.
 from __future__ import annotations
 
 import contextlib
+import re
 import subprocess
 import sys
 import time
@@ -119,6 +120,13 @@ def sqlite_files(cwd: Path) -> list[Path]:
     return found
 
 
+def sample(server: Server, metric: str, engine: str) -> float | None:
+    """``metric``'s value for ``engine`` on ``/metrics`` (this one worker's), ``None`` if absent."""
+    pattern = re.compile(rf'^{metric}\{{[^}}]*engine="{re.escape(engine)}"[^}}]*\}} (\S+)$', re.M)
+    found = pattern.search(server.get("/metrics").text)
+    return float(found.group(1)) if found else None
+
+
 def wait_for(server: Server, path: str, status: int, within: float) -> float:
     """Poll ``path`` until it answers ``status``; the seconds it took (fails past ``within``)."""
     started = time.monotonic()
@@ -144,6 +152,8 @@ def test_health_and_system_status_follow_the_flask_apps_engines(
         deep = server.get("/health/deep")
         database = deep.json()["checks"]["database"]
         assert deep.status_code == 200 and database["status"] == "pass", deep.text
+        for name in names:  # the per-engine pool gauges go by the same names
+            assert sample(server, "dashboard_db_pool_size", name) == 2.0
         assert sorted((e["name"], e["url"], e["status"]) for e in database["engines"]) == [
             (name, masked, "pass") for name in names]
         assert "s3cr3t" not in deep.text
@@ -171,6 +181,7 @@ def test_health_and_system_status_follow_the_flask_apps_engines(
         assert shallow["degraded_reason"] == "database_unreachable"
         assert {e["name"]: e["status"] for e in shallow["checks"]["database"]["engines"]} == {
             name: "fail" for name in names}, took
+        assert [sample(server, "dashboard_database_up", name) for name in names] == [0.0, 0.0]
 
         started = time.monotonic()
         deep = requests.get(server.url + "/health/deep", timeout=30)
