@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,17 @@ def scrape(server: Server) -> dict[str, float]:
     return samples
 
 
+def scrape_until(server: Server, done: Callable[[dict[str, float]], bool],
+                 timeout: float = 5) -> dict[str, float]:
+    """Scrape until ``done`` holds for the samples (at most ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        samples = scrape(server)
+        if done(samples) or time.monotonic() > deadline:
+            return samples
+        time.sleep(0.05)
+
+
 def total(samples: dict[str, float], name: str, **labels: str) -> float:
     wanted = [f'{k}="{v}"' for k, v in labels.items()]
     return sum(value for key, value in samples.items()
@@ -65,13 +77,18 @@ def test_series_exist_and_histograms_move_with_load(tmp_path: Path) -> None:
                                 headers={"Connection": "close"}).status_code == 200
         timed_out = requests.get(server.url + "/ops/slow-statement", timeout=30)
         assert timed_out.json()["error"]["code"] == "DB_QUERY_TIMEOUT"
-        after = scrape(server)
+        # The other worker writes its buffered observations on its 100 ms beat (a scrape does
+        # not wait for it): scrape until they are in, within a bound far above that beat.
+        http = "dashboard_http_request_duration_seconds_count"
+        after = scrape_until(server, lambda samples: total(
+            samples, http, status="5xx", code="DB_QUERY_TIMEOUT") == 1 and total(
+            samples, http, method="GET", status="2xx", code="") - total(
+            before, http, method="GET", status="2xx", code="") >= 20)
 
-    http = "dashboard_http_request_duration_seconds_count"
+    statements = "dashboard_db_statement_duration_seconds"
     assert (total(after, http, method="GET", status="2xx", code="")
             - total(before, http, method="GET", status="2xx", code="")) >= 20
     assert total(after, http, status="5xx", code="DB_QUERY_TIMEOUT") == 1
-    statements = "dashboard_db_statement_duration_seconds"
     assert total(after, statements + "_count") - total(before, statements + "_count") >= 21
     # The timed-out statement ran for about call_timeout_ms (200 ms): not in the 0.1 s bucket.
     slow = (total(after, statements + "_count") - total(after, statements + "_bucket", le="0.1"))
