@@ -18,14 +18,21 @@ class CheckResult:
     ``details`` are the fields shown next to ``status`` (e.g. ``state``, ``saturation``).
     ``degraded_reason`` names why the host is degraded when this check is not ``pass``
     (``circuit_breaker_open``, ``db_pool_saturated``, ...); it is not shown inside the check.
+    ``operator_details`` are shown only to an authenticated operator (the admin API's
+    system-status), never on public ``/health``: free text an operator typed, such as the reason
+    of a breaker override, may name hosts or incidents (docs/api/health.md, docs/api/admin.md).
     """
 
     name: str
     status: CheckStatus
     details: dict[str, Any] = field(default_factory=dict)
     degraded_reason: str | None = None
+    operator_details: dict[str, Any] = field(default_factory=dict)
 
-    def payload(self) -> dict[str, Any]:
+    def payload(self, *, operator: bool = False) -> dict[str, Any]:
+        """The check as health shows it; with ``operator``, plus the operator-only fields."""
+        if operator:
+            return {"status": self.status, **self.details, **self.operator_details}
         return {"status": self.status, **self.details}
 
 

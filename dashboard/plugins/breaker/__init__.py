@@ -41,7 +41,11 @@ from dashboard import (
     prepared_error,
     retry_after_seconds,
 )
-from dashboard.plugins.breaker.control import answer_control, forced_details
+from dashboard.plugins.breaker.control import (
+    answer_control,
+    forced_details,
+    forced_reason_details,
+)
 from dashboard.plugins.breaker.core import overrides
 from dashboard.plugins.breaker.core.model import BreakerState, CircuitOpenError, find_refusal
 from dashboard.plugins.breaker.metrics import count_rejection, publish_forced
@@ -187,7 +191,7 @@ def dashboard_health_checks(host: Host) -> list[CheckResult]:
                  "slow_call_rate": round(snapshot.slow_call_rate, 4),
                  "retry_after_seconds": retry_after,
                  "scope": runtime.scope_label, **forced_details(snapshot)},
-        degraded_reason=reason)]
+        degraded_reason=reason, operator_details=forced_reason_details(snapshot))]
 
 
 @hookimpl

@@ -99,9 +99,14 @@ def answer_control(runtime: BreakerRuntime, action: str, duration_seconds: int |
 
 
 def forced_details(snapshot: Snapshot) -> dict[str, object]:
-    """Health's ``forced`` (``None`` | ``"open"`` | ``"disabled"``), its seconds left (whole,
-    rounded up) and the operator's reason."""
+    """Health's ``forced`` (``None`` | ``"open"`` | ``"disabled"``) and its seconds left (whole,
+    rounded up): all that public ``/health`` says of an override (docs/api/health.md)."""
     left = snapshot.forced_seconds_left
     return {"forced": snapshot.forced,
-            "forced_seconds_left": retry_after_seconds(left) if left is not None else None,
-            "forced_reason": snapshot.forced_reason}
+            "forced_seconds_left": retry_after_seconds(left) if left is not None else None}
+
+
+def forced_reason_details(snapshot: Snapshot) -> dict[str, object]:
+    """The operator's free-text reason, for authenticated admin answers only
+    (``CheckResult.operator_details``; docs/api/admin.md): it may name hosts or incidents."""
+    return {"forced_reason": snapshot.forced_reason}

@@ -15,6 +15,10 @@ plugins contribute (their ``CheckResult.degraded_reason``, in TOML order). A che
 
 A plugin whose check raises is reported under its plugin name as
 ``{"status": "fail", "error": "<ExceptionClass>"}``: the class, never the message.
+
+``/health`` is public, so each check shows :meth:`CheckResult.payload` without its
+``operator_details`` (e.g. the free-text reason of a breaker override, which only the
+authenticated admin API's system-status shows; docs/api/admin.md).
 """
 
 from __future__ import annotations
@@ -78,7 +82,7 @@ def build_payload(host: Host, deep: bool) -> dict[str, Any]:
         "degraded_reason": degraded_reason(checks, churn_exceeded),
         "timestamp": utc_timestamp(host.clock.now()),
         "worker_pid": os.getpid(),
-        "checks": {name: check.payload() for name, check in checks.items()},
+        "checks": {name: check.payload(operator=False) for name, check in checks.items()},
         "resilience": resilience_block(host, recommendation, policy),
     }
 

@@ -149,7 +149,7 @@ class AdminApi:
         policy = {"policy": verdict.payload(), "restart_churn": verdict.churn.payload()}
         return success_response(environ, {
             "database": readings.database_figures(self.host, checks),
-            "breaker": breaker.payload() if breaker is not None else None,
+            "breaker": breaker.payload(operator=True) if breaker is not None else None,
             "resilience": resilience_block(self.host, strongest_vote(self.host, checks), policy),
             "workers": [worker_payload(w) for w in (view.workers if view else ())],
             "restart_churn": verdict.churn.payload(),

@@ -10,6 +10,11 @@
  *     for a few seconds per worker: `cache.age_seconds` says how old it is, which needs no
  *     clock agreement between browser and server).
  * The countdown runs on this browser's clock from the seconds left the server gave.
+ *
+ * The operator's reason is never in /health (public: it says only that an override is in force,
+ * its action and its time left). It comes from authenticated answers only: the admin API's
+ * system-status (`breaker.forced_reason`, read with the token) and the answer of an action made
+ * here; it is shown while the override it was read with (same action) is the one in force.
  */
 (function (global) {
   "use strict";
@@ -20,7 +25,8 @@
   /** deps: byId, token, authorized, describe, accessProblem, confirmStep, afterAction. */
   function BreakerControls(deps) {
     var byId = deps.byId;
-    var shown = null;      // {forced, reason, scope, state, left, at}: what the panel says
+    var shown = null;      // {forced, scope, state, left, at}: what the panel says
+    var operator = { forced: null, reason: null };  // the reason, from an authenticated answer
     var actionAt = 0;      // Date.now() of the last action that succeeded
 
     function secondsLeft() {
@@ -55,7 +61,8 @@
           "refused for " + Fmt.seconds(left) + " more (until " + until + ")."
         : "Disabled by an operator for " + scope + ": database calls are not " +
           "protected by the breaker for " + Fmt.seconds(left) + " more (until " + until + ").";
-      return what + (shown.reason ? " Reason: " + shown.reason : "");
+      var reason = operator.forced === shown.forced ? operator.reason : null;
+      return what + (reason ? " Reason: " + reason : "");
     }
 
     function tick() {
@@ -78,8 +85,22 @@
       var age = cache && typeof cache.age_seconds === "number" ? cache.age_seconds : 0;
       var computedAt = Date.now() - age * 1000;
       if (computedAt < actionAt) return;  // older than the last action: its answer is newer
-      shown = { forced: breaker.forced, reason: breaker.forced_reason, scope: breaker.scope,
-                state: breaker.state, left: breaker.forced_seconds_left, at: computedAt };
+      shown = { forced: breaker.forced, scope: breaker.scope, state: breaker.state,
+                left: breaker.forced_seconds_left, at: computedAt };
+      tick();
+    }
+
+    /** From the authenticated system-status: `breaker` is its `breaker` block (with the reason),
+     * or null when it could not be read (then the reason last read stays). */
+    function renderOperator(breaker) {
+      if (!breaker || !Object.prototype.hasOwnProperty.call(breaker, "forced")) return;
+      operator = { forced: breaker.forced, reason: breaker.forced_reason || null };
+      tick();
+    }
+
+    /** The token was forgotten or refused: what it showed goes with it. */
+    function forgetOperator() {
+      operator = { forced: null, reason: null };
       tick();
     }
 
@@ -88,9 +109,10 @@
       // An answer's scope is where the override went: "worker" only when runtime_dir could
       // not carry it to the other workers.
       var whom = data.scope === "worker" ? "this worker only" : reach(data.scope);
-      shown = { forced: data.forced, reason: data.forced ? reason : null, scope: data.scope,
+      shown = { forced: data.forced, scope: data.scope,
                 state: data.forced === "open" ? "OPEN" : "CLOSED", left: data.seconds_left,
                 at: actionAt };
+      operator = { forced: data.forced, reason: data.forced ? reason : null };
       tick();
       var result = byId("breaker-result");
       result.className = "ok";
@@ -142,7 +164,7 @@
     });
 
     setInterval(tick, 250);
-    return { render: render };
+    return { render: render, renderOperator: renderOperator, forgetOperator: forgetOperator };
   }
 
   global.BreakerControls = BreakerControls;

@@ -253,6 +253,7 @@
     if (error.code === "NOT_FOUND" && error.status === 404) { showRecoveryMissing(); return true; }
     if (error.code === "UNAUTHORIZED") {
       sessionStorage.removeItem(TOKEN_KEY);
+      breakerControls.forgetOperator();
       tokenNote = "The server refused that token (401), so no token is in use. Enter the right token.";
       showTokenState();
       byId("status-updated").textContent = "Waiting for a valid token.";
@@ -282,6 +283,7 @@
       tokenAccepted();
       byId("status-error").textContent = "";
       renderStatus(answers[0], answers[1]);
+      breakerControls.renderOperator(answers[1] && answers[1].breaker);
       byId("status-updated").textContent = "Updated " + Fmt.dateTime(new Date()) +
         "; refreshes every " + REFRESH_SECONDS + " s.";
       schedule(REFRESH_SECONDS);
@@ -405,6 +407,7 @@
   byId("forget-token").addEventListener("click", function () {
     sessionStorage.removeItem(TOKEN_KEY);
     clearTimeout(timer);
+    breakerControls.forgetOperator();
     tokenNote = null;
     showTokenState();
     byId("status-updated").textContent = "Waiting for a token.";

@@ -1,7 +1,8 @@
 """The operator page's breaker controls (docs/api/admin.md) in real Chromium against a real gunicorn
 (two workers, the real plugins): shown when health's breaker carries ``forced``, a confirmation
 before each action, force open shown at once with a live countdown while report calls get
-``CIRCUIT_BREAKER_OPEN`` with ``Retry-After`` ~= the time left, reset back to closed, the page
+``CIRCUIT_BREAKER_OPEN`` with ``Retry-After`` ~= the time left, reset back to closed, the
+operator's reason shown only from authenticated answers (never from public /health), the page
 with the controls visible passes axe-core, screenshots at 1400 and 400 px."""
 
 from __future__ import annotations
@@ -161,6 +162,40 @@ def test_force_open_shows_at_once_counts_down_refuses_reports_then_reset_closes(
             assert answer.json()["error"]["code"] == "CIRCUIT_BREAKER_OPEN", answer.text
             assert time.monotonic() < deadline, "a worker never applied the reset"
             time.sleep(0.05)
+
+
+def test_the_reason_is_shown_from_the_authenticated_answer_never_from_health(
+        page: Page, server: Server) -> None:
+    """Another operator forced the breaker open with a reason naming an incident and a host:
+    public /health (and so the page without a token) says only that an override is in force,
+    its action and its time left; with the token, the page shows the reason from the admin
+    API's system-status; forgetting the token takes it off the page again."""
+    secret = "INC-1234 primary db failover to 10.1.2.3"
+    forced_by_api = requests.post(server.url + PATH, headers={"Authorization": f"Bearer {TOKEN}"},
+                                  json={"action": "force_open", "reason": secret,
+                                        "duration_seconds": 600, "acknowledge": True},
+                                  timeout=10)
+    assert forced_by_api.status_code == 200, forced_by_api.text
+    health_bodies: list[str] = []
+    page.on("response", lambda r: health_bodies.append(r.text())
+            if r.url.endswith("/health") and r.ok else None)
+    page.goto(server.url + "/admin")
+    forced = page.get_by_test_id("breaker-forced")
+    expect(forced).to_have_attribute("data-forced", "open", timeout=15000)  # health's memo
+    expect(forced).to_contain_text("Forced open by an operator for every worker of this host")
+    assert "Reason" not in (forced.text_content() or "")
+
+    page.get_by_label("Token", exact=True).fill(TOKEN)
+    page.get_by_role("button", name="Use token").click()
+    expect(page.get_by_test_id("token-state")).to_contain_text("Token accepted")
+    expect(forced).to_contain_text(f"Reason: {secret}")
+    page.get_by_role("button", name="Forget token").click()
+    expect(forced).not_to_contain_text("Reason")
+    expect(forced).to_have_attribute("data-forced", "open")
+
+    assert health_bodies and all("forced" in body for body in health_bodies)
+    assert not [body for body in health_bodies if "INC-1234" in body or "10.1.2.3" in body]
+    assert "INC-1234" not in server.get("/health").text
 
 
 def test_a_refusal_from_the_server_is_shown(page: Page, server: Server) -> None:

@@ -47,8 +47,7 @@ def test_closed_check_is_pass_exactly_as_the_contract_shows_it(host: Host) -> No
     assert breaker_check(host) == {"status": "pass", "state": "CLOSED", "failure_rate": 0.0,
                                    "slow_call_rate": 0.0, "retry_after_seconds": None,
                                    "scope": "worker", "forced": None,
-                                   "forced_seconds_left": None, "forced_reason": None,
-                                   "degraded_reason": None}
+                                   "forced_seconds_left": None, "degraded_reason": None}
     assert host.hook.dashboard_resilience_thresholds(host=host) == [
         {"breaker_failure_rate": 0.5}]
 
@@ -88,8 +87,7 @@ def test_open_answers_circuit_breaker_open_with_the_real_time_left(
     assert check.pop("failure_rate") >= 0.5  # the rate that opened it, kept while OPEN
     assert check == {"status": "fail", "state": "OPEN", "slow_call_rate": 0.0,
                      "retry_after_seconds": 20, "degraded_reason": "circuit_breaker_open",
-                     "scope": "worker", "forced": None, "forced_seconds_left": None,
-                     "forced_reason": None}
+                     "scope": "worker", "forced": None, "forced_seconds_left": None}
     assert series().breaker_state._value.get() == 2
 
 

@@ -46,8 +46,8 @@ HEALTH_SCHEMA = exactly({
                 "retry_after_seconds": {"type": ["integer", "null"], "minimum": 1},
                 "scope": {"type": "string", "minLength": 1},
                 "forced": {"enum": [None, "open", "disabled"]},
-                "forced_seconds_left": {"type": ["integer", "null"], "minimum": 1},
-                "forced_reason": {"type": ["string", "null"], "maxLength": 500}}),
+                # No reason text: /health is public (the admin API's system-status has it).
+                "forced_seconds_left": {"type": ["integer", "null"], "minimum": 1}}),
             "pool": exactly({
                 "status": STATUS, "size": COUNT, "checked_out": COUNT, "overflow": COUNT,
                 "max_capacity": COUNT, "saturation": {**NUMBER, "minimum": 0}}),
@@ -119,3 +119,30 @@ def test_without_recovery_policy_and_churn_are_null(dashboard_host: Callable[...
     assert resilience["policy"] is None and resilience["restart_churn"] is None
     assert set(resilience["thresholds"]) == {"pool_saturation_warning",
                                              "pool_saturation_critical", "breaker_failure_rate"}
+
+
+def test_an_override_in_force_shows_its_action_and_time_left_but_never_its_reason(
+        full_host: Host, dashboard_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The operator's free text may name hosts or incidents: public /health says only that an
+    override is in force, its action and its time left; the authenticated system-status adds
+    the reason (docs/api/health.md, docs/api/admin.md)."""
+    token = "schema-admin-token-0123"
+    monkeypatch.setenv("DASHBOARD_ADMIN_TOKEN", token)
+    client = dashboard_client(full_host)
+    auth = {"Authorization": f"Bearer {token}"}
+    secret = "INC-1234 primary db failover to 10.1.2.3"
+    answer = client.post("/admin/api/breaker", headers=auth, json={
+        "action": "force_open", "reason": secret, "duration_seconds": 300, "acknowledge": True})
+    assert answer.status_code == 200, answer.get_json()
+    for path in ("/health", "/health/deep"):
+        response = client.get(path)
+        body = response.get_json()
+        jsonschema.validate(body, HEALTH_SCHEMA)  # exactly the public fields
+        assert (body["checks"]["breaker"]["forced"],
+                body["checks"]["breaker"]["forced_seconds_left"]) == ("open", 300)
+        assert "INC-1234" not in response.get_data(as_text=True)
+        assert "10.1.2.3" not in response.get_data(as_text=True)
+    system = client.get("/admin/api/system-status", headers=auth).get_json()["data"]
+    assert system["breaker"]["forced"] == "open"
+    assert system["breaker"]["forced_reason"] == secret
+    assert client.get("/admin/api/system-status").status_code == 401

@@ -134,8 +134,13 @@ def test_a_secret_in_the_reason_is_masked_everywhere(client: Any, tmp_path: Path
                        duration_seconds=60, acknowledge=True)
     assert response.status_code == 200
     assert audit_lines(tmp_path)[0]["reason"] == "pasted *** by mistake"
-    health = client.get("/health").get_json()
-    assert health["checks"]["breaker"]["forced_reason"] == "pasted *** by mistake"
+    # The reason is for the operator only: the admin API shows it (masked), /health never.
+    system = client.get("/admin/api/system-status", headers=AUTH).get_json()["data"]
+    assert system["breaker"]["forced_reason"] == "pasted *** by mistake"
+    health = client.get("/health")
+    assert health.get_json()["checks"]["breaker"]["forced"] == "open"
+    assert "forced_reason" not in health.get_json()["checks"]["breaker"]
+    assert "pasted" not in health.get_data(as_text=True)
     assert TOKEN not in caplog.text
     assert TOKEN not in (tmp_path / "audit.jsonl").read_text()
 
