@@ -13,16 +13,18 @@ unused entry). What counts as the app's code (docs/host-your-own-app.md):
 * nothing else: templates, data files and installed libraries do not count.
 
 It is computed once per worker, when the fallback wraps the app (after the app was imported).
+A file's digest is remembered in the process by its path, size and modification time, so a
+process that builds many hosts (a test suite) reads each file once.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 IDENTITY_CHARS = 16
 MAX_HASHED_BYTES = 32 * 1024 * 1024
@@ -36,40 +38,47 @@ def app_identity(app_factory: str) -> str:
     for relative, path in source_files(app_factory.partition(":")[0].split(".")[0]):
         digest.update(relative.encode("utf-8", "surrogatepass") + b"\0")
         try:
+            info = os.stat(path)
             if hashed < MAX_HASHED_BYTES:
-                data = path.read_bytes()
-                hashed += len(data)
-                digest.update(hashlib.sha256(data).digest())
+                hashed += info.st_size
+                digest.update(_content_digest(path, info.st_size, info.st_mtime_ns))
             else:
-                info = path.stat()
                 digest.update(f"{info.st_size}:{info.st_mtime_ns}".encode())
         except OSError:
             digest.update(b"unreadable")
     return digest.hexdigest()[:IDENTITY_CHARS]
 
 
-def source_files(top: str) -> Iterator[tuple[str, Path]]:
+@functools.lru_cache(maxsize=8192)
+def _content_digest(path: str, size: int, mtime_ns: int) -> bytes:
+    """The SHA-256 of a file's bytes, remembered while its size and mtime stay the same."""
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).digest()
+
+
+def source_files(top: str) -> Iterator[tuple[str, str]]:
     """``(relative name, path)`` of each source file of the top-level module ``top``, sorted;
-    nothing when it cannot be found (then the identity is ``app_factory`` alone)."""
-    roots = _locations(top)
-    files: list[tuple[str, Path]] = []
-    for root in roots:
-        if root.is_file():
-            files.append((root.name, root))
+    nothing when it cannot be found (then the identity is ``app_factory`` alone). Plain strings
+    and ``os.walk``: this runs at every worker's start."""
+    files: list[tuple[str, str]] = []
+    for root in _locations(top):
+        if os.path.isfile(root):
+            files.append((os.path.basename(root), root))
             continue
+        start = len(os.path.join(root, ""))
         for directory, subdirectories, names in os.walk(root):
             subdirectories[:] = [d for d in subdirectories
                                  if d != "__pycache__" and not d.startswith(".")]
             for name in names:
                 if name.endswith(".py"):
-                    path = Path(directory, name)
-                    files.append((str(path.relative_to(root)), path))
+                    path = os.path.join(directory, name)
+                    files.append((path[start:], path))
             if len(files) > MAX_FILES:
                 break
     return iter(sorted(files)[:MAX_FILES])
 
 
-def _locations(top: str) -> list[Path]:
+def _locations(top: str) -> list[str]:
     module = sys.modules.get(top)
     search = getattr(module, "__path__", None) if module is not None else None
     origin = getattr(module, "__file__", None) if module is not None else None
@@ -82,5 +91,5 @@ def _locations(top: str) -> list[Path]:
             return []
         search, origin = spec.submodule_search_locations, spec.origin
     if search is not None:
-        return [Path(location) for location in search]
-    return [Path(origin)] if origin and origin.endswith(".py") else []
+        return [str(location) for location in search]
+    return [origin] if origin and origin.endswith(".py") else []
