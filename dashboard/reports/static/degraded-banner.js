@@ -17,6 +17,7 @@
     CIRCUIT_BREAKER_OPEN: "The database is failing; requests are paused.",
     DB_QUERY_TIMEOUT: "The database is answering too slowly.",
     DB_CONNECTION_FAILED: "The database cannot be reached.",
+    DB_CONFLICT: "The database stopped a request to resolve a conflict; retrying.",
     OVERLOADED: "The server is overloaded; requests are paused briefly."
   };
 
