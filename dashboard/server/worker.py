@@ -8,13 +8,16 @@ the worker: ``/livez`` and ``/readyz`` queue behind them, before admission's res
 do anything (admission runs inside the app, after the head). See docs/operating/reverse-proxy.md.
 
 :class:`HeadFirstWorker` keeps everything gthread does (keep-alive, graceful shutdown,
-``max_requests``, the server hooks) and changes one thing: a connection waits in the worker's
-poller, its bytes read without blocking as they arrive, until the head is complete (an empty line,
-``CRLF CRLF``), and only then goes to a thread, with the bytes read so far given back to the
-request parser. A head still incomplete ``[server].header_timeout`` seconds after the connection
-was accepted (or, kept alive, after its next request began) is dropped: the connection is closed
-without an answer. The request body is read by the thread as before; a slow body needs a buffering
-proxy in front (the shipped nginx configuration buffers bodies).
+``max_requests``, the server hooks) and changes one thing: the pool thread that gets a connection
+reads what the socket holds without waiting. A complete head (an empty line, ``CRLF CRLF``) is
+served at once, exactly as gthread would (the usual case costs no extra read and no extra trip);
+an incomplete one goes back to the worker's poller, which reads the rest without blocking as it
+arrives and hands the connection to a thread again only once the head is complete, with the bytes
+read so far given back to the request parser. A head still incomplete ``[server].header_timeout``
+seconds after the connection was accepted (or, kept alive, after its next request began) is
+dropped: the connection is closed without an answer. The request body is read by the thread as
+before; a slow body needs a buffering proxy in front (the shipped nginx configuration buffers
+bodies).
 
 TLS and HTTP/2 prior knowledge keep gthread's path (the handshake needs blocking reads); in
 production TLS ends at the proxy.
@@ -38,18 +41,20 @@ from gunicorn.workers.gthread import ThreadWorker
 CONF_MODULE = "dashboard.gunicorn_conf"
 DEFAULT_HEADER_TIMEOUT = 10.0
 _END_OF_HEAD = b"\r\n\r\n"
+_HEAD_PENDING = object()  # a pool thread's answer: the head is incomplete, back to the poller
 _RECV_SIZE = 8192
 
 
 class _Head:
     """A connection whose request head is still arriving: its bytes and its deadline."""
 
-    __slots__ = ("conn", "data", "deadline")
+    __slots__ = ("conn", "data", "deadline", "waiting")
 
     def __init__(self, conn: Any, data: bytes, deadline: float) -> None:
         self.conn = conn
         self.data = bytearray(data)
         self.deadline = deadline
+        self.waiting = False  # in the poller (and in the deadline queue)
 
 
 def head_complete(data: bytes | bytearray, max_size: int) -> bool:
@@ -77,25 +82,46 @@ class HeadFirstWorker(ThreadWorker):
         self.header_timeout = header_timeout_of(self.cfg)
         self.max_head = max_head_size(self.cfg)
 
-    # -- the one entry point to the pool: every path gthread has goes through enqueue_req --------
+    # -- every path gthread has to the pool goes through enqueue_req, then handle -------------
 
     def enqueue_req(self, conn: Any) -> None:
-        """A connection wants a thread: first wait (in the poller) for its head, unless it has
-        one already or takes gthread's path (TLS, HTTP/2 prior knowledge, PROXY protocol)."""
+        """A connection wants a thread; its head's clock starts now (unless it has its head)."""
+        if not getattr(conn, "head_ready", False):
+            conn.head_deadline = time.monotonic() + self.header_timeout
+        super().enqueue_req(conn)
+
+    def handle(self, conn: Any) -> Any:
+        """In a pool thread: read what the socket has without waiting. A complete head is served
+        at once, as by gthread (the usual case: no extra trip, the same reads); an incomplete one
+        goes back to the poller (see :meth:`finish_request`) and the thread is free again."""
         if getattr(conn, "head_ready", False) or not self._reads_heads(conn):
             conn.head_ready = False
-            super().enqueue_req(conn)
+            return super().handle(conn)
+        data = conn.parser.unreader.take_buffered() if conn.parser is not None else b""
+        head = _Head(conn, data, conn.head_deadline)
+        if conn.sock.getblocking():
+            conn.sock.setblocking(False)
+        state = self._receive(head)
+        if state is None:
+            conn.pending_head = head
+            return _HEAD_PENDING
+        if not state:
+            return False  # the client left: gthread's finish_request closes the connection
+        self._prime(head)
+        conn.head_ready = False
+        return super().handle(conn)
+
+    def finish_request(self, conn: Any, fs: Any) -> None:
+        """On the main thread: a head still coming waits in the poller, without a thread."""
+        if not fs.cancelled() and fs.exception() is None and fs.result() is _HEAD_PENDING:
+            head = conn.pending_head
+            conn.pending_head = None
+            head.waiting = True
+            self.heads.append(head)
+            self.poller.register(conn.sock, selectors.EVENT_READ,
+                                 partial(self._on_head_bytes, head))
             return
-        data = b""
-        if conn.parser is not None:  # kept alive: read-ahead the thread left in the parser
-            data = conn.parser.unreader.take_buffered()
-        conn.sock.setblocking(False)
-        head = _Head(conn, data, time.monotonic() + self.header_timeout)
-        if data and head_complete(head.data, self.max_head):
-            self._hand_over(head)
-            return
-        self.heads.append(head)
-        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_head_bytes, head))
+        super().finish_request(conn, fs)
 
     def _reads_heads(self, conn: Any) -> bool:
         cfg = self.cfg
@@ -105,34 +131,49 @@ class HeadFirstWorker(ThreadWorker):
 
     def _on_head_bytes(self, head: _Head, _sock: Any) -> None:
         """The poller saw bytes (or the end) on a connection whose head is incomplete."""
-        try:
-            chunk = head.conn.sock.recv(_RECV_SIZE)
-        except (BlockingIOError, InterruptedError):
+        state = self._receive(head)
+        if state is None:
             return
-        except OSError as error:
-            if error.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
-                return
-            chunk = b""
-        if not chunk:  # the client went away before its head was complete
+        if not state:  # the client went away before its head was complete
             self._drop(head)
             return
-        head.data.extend(chunk)
-        if head_complete(head.data, self.max_head):
-            self._forget(head)
-            self._hand_over(head)
+        self._forget(head)
+        self._prime(head)
+        head.conn.head_ready = True
+        self.enqueue_req(head.conn)
 
-    def _hand_over(self, head: _Head) -> None:
-        """The head is complete: give the bytes back to the connection's parser, then a thread."""
+    def _receive(self, head: _Head) -> bool | None:
+        """One non-blocking read. ``True``: the head is complete; ``False``: the client closed
+        the connection; ``None``: more is to come."""
+        if not head_complete(head.data, self.max_head):
+            try:
+                chunk = head.conn.sock.recv(_RECV_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return None
+            except OSError as error:
+                if error.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
+                    return None
+                chunk = b""
+            if not chunk:
+                return False
+            head.data.extend(chunk)
+            if not head_complete(head.data, self.max_head):
+                return None
+        return True
+
+    def _prime(self, head: _Head) -> None:
+        """Give the head's bytes back to the connection's parser (built as gthread's would be)."""
         conn = head.conn
         if conn.parser is None:
-            conn.initialized = True  # gthread's init() would build the same parser
+            conn.initialized = True
             conn.parser = get_parser(self.cfg, conn.sock, conn.client)
         conn.parser.unreader.unread(bytes(head.data))
-        conn.data_ready = True
-        conn.head_ready = True
-        self.enqueue_req(conn)
+        conn.data_ready = True  # gthread's handle() must not wait for a first byte
 
     def _forget(self, head: _Head) -> None:
+        if not head.waiting:
+            return
+        head.waiting = False
         with contextlib.suppress(ValueError):
             self.heads.remove(head)
         with contextlib.suppress(OSError, KeyError, ValueError):
