@@ -1,4 +1,8 @@
-"""``dashboard serve``: gunicorn embedded (one master, N gthread workers, one listening socket).
+"""``dashboard serve``: gunicorn embedded (one master, N workers, one listening socket).
+
+The workers are the project's own (:mod:`dashboard.server.worker`: gthread, with request heads
+that arrive slowly read without a pool thread); reloads hand over without a gap
+(:mod:`dashboard.server.handover`).
 
 The settings and hooks come from :mod:`dashboard.gunicorn_conf`, so ``dashboard serve`` and an
 operator's own ``gunicorn -c python:dashboard.gunicorn_conf dashboard.wsgi:app`` behave the same.
