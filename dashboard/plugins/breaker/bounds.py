@@ -38,8 +38,8 @@ def bounded(seconds: float, limit: float, what: str, source: str) -> float | Non
                        source)
         return None
     if value > limit:
-        logger.warning("breaker: a %s of %.0f s from %s cut to %.0f s (the longest allowed)",
-                       what, value, source, limit)
+        logger.warning("breaker: %s %s of %.0f s from %s cut to %.0f s (the longest allowed)",
+                       "an" if what[:1] in "aeiou" else "a", what, value, source, limit)
         return limit
     return value
 

@@ -28,6 +28,11 @@ How this avoids what goes wrong in pybreaker's Redis storage:
 Timeouts are bounded (``redis_timeout_ms`` for connect and for each read) and the client's own
 retries are off: one failed round trip raises :class:`redis.RedisError` (or ``OSError``) at
 once, and the caller falls back to host scope rather than wait.
+
+What is read is checked (:mod:`.records`): a malformed record, override or lease (a field that is
+not a number, a field missing, a key of the wrong type) reads as absent with one WARNING line,
+never as Redis down, and the scripts that write over it read its counts by the same rule, so the
+next write replaces it.
 """
 
 from __future__ import annotations
@@ -38,18 +43,45 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-OPEN, CLOSED = "OPEN", "CLOSED"
-_NOW = "local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000) "
+from dashboard.plugins.breaker.cluster.records import (
+    CLOSED,
+    COUNT_LUA,
+    OPEN,
+    ClusterRecord,
+    Malformed,
+    MalformedNotes,
+    Override,
+    count,
+    fields_of,
+    override_of,
+    record_of,
+    text,
+)
 
-_READ = _NOW + """
-return {now, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2]),
-        redis.call('GET', KEYS[3]), redis.call('PTTL', KEYS[3])}
+_NOW = "local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000) "
+# A key of another type than the one written here is malformed: read as absent, then replaced.
+_TYPED = """local function typed(key, kind)
+  local found = redis.call('TYPE', key)['ok']
+  if found ~= kind and found ~= 'none' then return found end
+  return nil
+end
+local function hash(key) return typed(key, 'hash') or redis.call('HGETALL', key) end
+local function clear(key, kind) if typed(key, kind) then redis.call('DEL', key) end end
+"""
+
+# The lease's holder is '' when the key is not a string (malformed), with its type as its ttl.
+_READ = _NOW + _TYPED + """
+local other = typed(KEYS[3], 'string')
+local holder, ttl = false, redis.call('PTTL', KEYS[3])
+if other then holder, ttl = '', other else holder = redis.call('GET', KEYS[3]) end
+return {now, hash(KEYS[1]), hash(KEYS[2]), holder, ttl}
 """
 # ARGV: expected version ('' = an operator's unfenced reset), state, open ms, reason, origin
-_WRITE_RECORD = _NOW + """
-local version = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+_WRITE_RECORD = _NOW + _TYPED + COUNT_LUA + """
+clear(KEYS[1], 'hash')
+local version = count(redis.call('HGET', KEYS[1], 'version'))
 if ARGV[1] ~= '' and tonumber(ARGV[1]) ~= version then return {0, version} end
-local generation = tonumber(redis.call('HGET', KEYS[1], 'generation') or '0')
+local generation = count(redis.call('HGET', KEYS[1], 'generation'))
 local open_until = 0
 if ARGV[2] == 'OPEN' then
   generation = generation + 1
@@ -60,44 +92,34 @@ redis.call('HSET', KEYS[1], 'state', ARGV[2], 'version', version + 1, 'generatio
 return {1, version + 1}
 """
 # ARGV: kind, duration ms, reason
-_SET_OVERRIDE = _NOW + """
-local version = tonumber(redis.call('HGET', KEYS[1], 'version') or '0') + 1
+_SET_OVERRIDE = _NOW + _TYPED + COUNT_LUA + """
+clear(KEYS[1], 'hash')
+local version = count(redis.call('HGET', KEYS[1], 'version')) + 1
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'kind', ARGV[1], 'until_ms', now + tonumber(ARGV[2]),
            'reason', ARGV[3], 'version', version)
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return {now, version}
 """
-_RENEW_LEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+# ARGV: host id, ttl ms. A lease key that is not a string, or never expires, is malformed.
+_TAKE_LEASE = _TYPED + """
+clear(KEYS[1], 'string')
+if redis.call('PTTL', KEYS[1]) == -1 then redis.call('DEL', KEYS[1]) end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
 return 0
 """
-_RELEASE_LEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+_RENEW_LEASE = _TYPED + """
+if not typed(KEYS[1], 'string') and redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
 return 0
 """
-
-
-@dataclass(frozen=True)
-class ClusterRecord:
-    """The cluster's last verdict, as written by some host."""
-
-    state: str = CLOSED
-    version: int = 0
-    generation: int = 0
-    open_until_ms: int = 0
-    reason: str | None = None
-    origin: str | None = None
-
-
-@dataclass(frozen=True)
-class Override:
-    """An operator's cluster-wide override, timed by the Redis server's clock."""
-
-    kind: str  # "open" | "disabled"
-    until_ms: int
-    reason: str
-    version: int
+_RELEASE_LEASE = _TYPED + """
+if not typed(KEYS[1], 'string') and redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
 
 
 @dataclass(frozen=True)
@@ -124,31 +146,6 @@ class Reading:
         return max(0.0, (self.override.until_ms - self.now_ms) / 1000)
 
 
-def _text(value: bytes | str | None) -> str | None:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-
-
-def _fields(flat: list[bytes]) -> dict[str, str]:
-    return {_text(flat[i]) or "": _text(flat[i + 1]) or "" for i in range(0, len(flat) - 1, 2)}
-
-
-def _record(fields: dict[str, str]) -> ClusterRecord:
-    if not fields:
-        return ClusterRecord()
-    return ClusterRecord(fields.get("state", CLOSED), int(fields.get("version", 0)),
-                         int(fields.get("generation", 0)), int(fields.get("open_until_ms", 0)),
-                         fields.get("reason") or None, fields.get("origin") or None)
-
-
-def _override(fields: dict[str, str], now_ms: int) -> Override | None:
-    if fields.get("kind") not in ("open", "disabled"):
-        return None
-    until = int(fields.get("until_ms", 0))
-    if until <= now_ms:
-        return None  # PEXPIRE has not caught up yet: over is over
-    return Override(fields["kind"], until, fields.get("reason", ""), int(fields.get("version", 0)))
-
-
 class RedisLink:
     """The breaker's few Redis operations, each one bounded round trip; see the module text.
 
@@ -167,12 +164,48 @@ class RedisLink:
         self._read, self._write = register(_READ), register(_WRITE_RECORD)
         self._set_override = register(_SET_OVERRIDE)
         self._renew, self._release = register(_RENEW_LEASE), register(_RELEASE_LEASE)
+        self._take = register(_TAKE_LEASE)
+        self._notes = MalformedNotes()
 
     def read(self) -> Reading:
+        """The record, the override and the lease at one server instant; what is malformed
+        reads as absent (one WARNING per malformed content: :mod:`.records`)."""
         now, record, override, holder, pttl = self._read(keys=self.keys)
         now = int(now)
-        return Reading(now, _record(_fields(record)), _override(_fields(override), now),
-                       _text(holder), max(0, int(pttl)))
+        return Reading(now, self._record(record), self._override(override, now),
+                       *self._lease(text(holder), pttl))
+
+    def _record(self, raw: object) -> ClusterRecord:
+        key = self.keys[0]
+        try:
+            found = record_of(fields := fields_of(raw))
+        except Malformed as problem:
+            self._notes.malformed(key, raw, problem)
+            version = fields.get("version") if isinstance(raw, list) else None
+            return ClusterRecord(version=count(version))  # the scripts read it so: replaceable
+        self._notes.well_formed(key)
+        return found
+
+    def _override(self, raw: object, now_ms: int) -> Override | None:
+        try:
+            found = override_of(fields_of(raw), now_ms)
+        except Malformed as problem:
+            self._notes.malformed(self.keys[1], raw, problem)
+            return None
+        self._notes.well_formed(self.keys[1])
+        return found
+
+    def _lease(self, holder: str | None, pttl: object) -> tuple[str | None, int]:
+        problem = None
+        if not isinstance(pttl, int):  # the script's sign of a key of another type
+            problem = Malformed(f"a {text(pttl)} where a string belongs")  # type: ignore[arg-type]
+        elif holder is not None and pttl < 0:
+            problem = Malformed("a lease that never expires")
+        if problem is not None:
+            self._notes.malformed(self.keys[2], holder, problem)
+            return None, 0  # take_lease replaces it
+        self._notes.well_formed(self.keys[2])
+        return holder, max(0, pttl)
 
     def write_record(self, expected_version: int | None, state: str, *,
                      open_seconds: float = 0.0, reason: str = "") -> bool:
@@ -184,8 +217,9 @@ class RedisLink:
         return bool(done)
 
     def take_lease(self, ttl_ms: int) -> bool:
-        """The probe lease for this host, if nobody holds it (``SET NX PX``)."""
-        return bool(self.client.set(self.keys[2], self.host_id, nx=True, px=ttl_ms))
+        """The probe lease for this host, if nobody holds it (``SET NX PX``; a malformed lease
+        is nobody's)."""
+        return bool(self._take(keys=self.keys[2:], args=[self.host_id, ttl_ms]))
 
     def renew_lease(self, ttl_ms: int) -> bool:
         """Extend the lease while this host's probe runs; False if it is no longer ours."""

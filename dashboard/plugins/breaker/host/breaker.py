@@ -240,6 +240,7 @@ class HostBreaker:
                 self._leases.free_dead()
         for task in self.sync_tasks:
             task()
+        self.transitions.bound()  # a write that did not move VERSION is cut here, within a round
         if self._q[VERSION] != self._seen:
             self._refresh()
 
@@ -252,6 +253,7 @@ class HostBreaker:
     # -- the local copy and views ------------------------------------------------------------
 
     def _refresh(self) -> None:
+        self.transitions.bound()  # what another process wrote, cut to this host's bounds
         q, d = self._q, self._d
         version, state, until, half_gen = self.block.read(
             lambda: (q[VERSION], q[STATE], d[slots.OPEN_UNTIL], q[slots.HALF_GEN]))

@@ -78,6 +78,7 @@ class HostControl:
     # -- readings ----------------------------------------------------------------------------
 
     def snapshot(self) -> Snapshot:
+        self.transitions.bound()  # health never shows more than this host's bounds allow
         now = self._monotonic()
         window = self._window
         if self.transitions.rules.window_seconds > 0:

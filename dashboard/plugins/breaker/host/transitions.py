@@ -6,6 +6,9 @@ state (``move``, ``open``, ``close``), the override slots, and the rule that ope
 window (:class:`dashboard.plugins.breaker.core.rules.Rules`, as in the worker scope). Callers hold
 the block's write lock (:meth:`dashboard.plugins.breaker.host.block.Block.writing`) and report the
 transition after releasing it.
+
+:meth:`BlockTransitions.bound` keeps what the block holds within this host's bounds, whoever
+wrote it (an older version, another process): see :mod:`dashboard.plugins.breaker.bounds`.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from dashboard.plugins.breaker.bounds import OVERRIDE_MAX_SECONDS, bounded_override, bounded_trip
 from dashboard.plugins.breaker.core import overrides as ov
 from dashboard.plugins.breaker.core.model import (
     FAILURE_RATE,
@@ -38,6 +42,7 @@ REASONS = (None, FAILURE_RATE, SLOW_CALL_RATE, PROBE_FAILED, PROBE_SLOW, ov.REAS
 FORCED_OPEN_CODE, FORCED_DISABLED_CODE = 1, 2
 FORCED_KINDS = {0: None, FORCED_OPEN_CODE: ov.FORCED_OPEN, FORCED_DISABLED_CODE: ov.DISABLED}
 LOCAL, REMOTE = 0, 1
+_BLOCK = "the host block"
 
 
 def initialise_block(block: Block, rules: Rules) -> None:
@@ -137,3 +142,44 @@ class BlockTransitions:
         if kind is None or d[slots.FORCED_UNTIL] <= now:
             return None, None, None
         return kind, float(d[slots.FORCED_UNTIL] - now), self.block.text()
+
+    # -- bounds ------------------------------------------------------------------------------
+
+    def _limits(self) -> tuple[float, float]:
+        """The longest an OPEN period and the next period may last: a forced open lasts as long
+        as its override (at most a day), anything else at most ``open_seconds_max``."""
+        trip = self.rules.open_seconds_max
+        forced_open = self.block.q[slots.FORCED] == FORCED_OPEN_CODE
+        return (max(trip, OVERRIDE_MAX_SECONDS) if forced_open else trip), trip
+
+    def within_bounds(self, now: float) -> bool:
+        """No time in the block outlasts the limits (``not <=`` catches NaN too). A few reads,
+        no lock: run by each worker's sync round and when its copy is refreshed."""
+        q, d = self.block.q, self.block.d
+        open_limit, period_limit = self._limits()
+        return ((STATES[q[STATE]] is not _OPEN or d[slots.OPEN_UNTIL] - now <= open_limit)
+                and d[slots.FORCED_UNTIL] - now <= OVERRIDE_MAX_SECONDS
+                and d[slots.OPEN_FOR] <= period_limit)
+
+    def bound(self) -> bool:
+        """Cut what outlasts the limits (one WARNING each); ``True`` when something was cut.
+        An unreadable time (not finite) ends what it timed: the period, or the override."""
+        if self.within_bounds(self.monotonic()):
+            return False
+        with self.block.writing():
+            q, d = self.block.q, self.block.d
+            now = self.monotonic()
+            if self.within_bounds(now):
+                return False
+            if not d[slots.FORCED_UNTIL] - now <= OVERRIDE_MAX_SECONDS:
+                left = bounded_override(d[slots.FORCED_UNTIL] - now, _BLOCK)
+                d[slots.FORCED_UNTIL] = now + left if left is not None else now
+            open_limit, period_limit = self._limits()
+            if STATES[q[STATE]] is _OPEN and not d[slots.OPEN_UNTIL] - now <= open_limit:
+                left = bounded_trip(d[slots.OPEN_UNTIL] - now, open_limit, _BLOCK)
+                d[slots.OPEN_UNTIL] = now + left if left is not None else now
+            if not d[slots.OPEN_FOR] <= period_limit:
+                period = bounded_trip(d[slots.OPEN_FOR], period_limit, _BLOCK)
+                d[slots.OPEN_FOR] = period if period is not None else self.rules.open_seconds
+            self.block.bump_version()
+        return True

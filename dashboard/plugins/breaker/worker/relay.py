@@ -9,6 +9,8 @@ last it applied and applies a new one to its own breaker (``force_open`` / ``dis
 time left, or ``reset``). The guarded call is not touched: its cost stays the worker scope's.
 
 A worker started later (a reload) applies the override still in force on its first round.
+What the block says is adopted within bounds (:mod:`..bounds`): whoever wrote it, an override
+lasts at most a day here, and an unreadable time is ignored.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dashboard import PeriodicThread
+from dashboard.plugins.breaker.bounds import bounded_override
 from dashboard.plugins.breaker.core import overrides as ov
 from dashboard.plugins.breaker.host.block import (
     FORCED,
@@ -74,12 +77,15 @@ class OverrideRelay:
         action = _ACTIONS.get(code)
         if action is None:
             return False
-        left = until - self._monotonic()
         if action == "reset":
             if first:
                 return False  # a fresh worker has nothing to reset
             self._apply(action, None, reason)
-        elif left > 0:
+            return True
+        left = bounded_override(until - self._monotonic(), "the host's override block")
+        if left is None:
+            return False  # not a time: ignored (one WARNING)
+        if left > 0:
             self._apply(action, left, reason)
         return True
 
