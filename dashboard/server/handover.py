@@ -101,7 +101,7 @@ class Handover:
 
 def install(arbiter: Any, runtime_dir: Path) -> Handover:
     """Make this arbiter's reloads gap-free (idempotent: on_starting runs again on a re-exec)."""
-    existing = getattr(arbiter, _INSTALLED, None)
+    existing: Handover | None = getattr(arbiter, _INSTALLED, None)
     if existing is not None:
         return existing
     handover = Handover(arbiter, runtime_dir)
