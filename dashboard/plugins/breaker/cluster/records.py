@@ -5,7 +5,7 @@ host cannot read (``version = "abc"``, ``open_until_ms = "x"``, a field missing,
 where a hash belongs). Such a record is *malformed*: it is never adopted, it is not a Redis
 outage (Redis answered; falling back to host scope for it would be wrong), it never makes an
 answer fail, and it is said once: one WARNING line per malformed content (not per 50 ms tick),
-said again only after a well-formed record was read in between (docs/plugins/breaker-cluster.md,
+said again only after a well-formed record was read in between (docs/plugins/breaker.md,
 "Shared state is bounded"). A well-formed record whose period is too long is not malformed: it is
 adopted cut to this host's bounds (:mod:`dashboard.plugins.breaker.bounds`).
 
