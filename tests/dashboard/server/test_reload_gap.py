@@ -2,7 +2,8 @@
 
 A real gunicorn (2 workers x 4 threads) under a bounded load on the app, with a prober asking
 ``/livez`` on a fresh connection every 20 ms: five ``SIGHUP`` reloads in a row, each waited for
-until the master's children are a wholly new generation. ``/livez`` never waits more than 100 ms.
+until the master's children are a wholly new generation. ``/livez`` never waits more than 100 ms
+beyond the worst the same load gives without reloads.
 Then the same with the recovery plugin's history store (PostgreSQL behind the fault proxy) hung:
 the master spawns the new workers at once, without waiting on the store.
 """
@@ -141,12 +142,13 @@ def _served(tmp_path: Path, extra: str = "") -> Iterator[Server]:
 
 
 def _assert_no_gap(baseline: Traffic, traffic: Traffic, label: str) -> float:
-    """``/livez`` never waited more than 100 ms during the reloads, or, on a machine whose own
-    noise is above that (a loaded CI runner), more than twice what it waited in the same test
-    under the same load without any reload. A gap (no worker accepting while the new ones boot)
-    lasts a worker's boot, a second or more, and fails either way."""
+    """``/livez`` never waited more than 100 ms during the reloads, beyond the worst wait the
+    same load gives in the same test without any reload (what the machine itself adds: a few ms
+    on a quiet one, more on a loaded CI runner). A gap (no worker accepting while the new ones
+    boot) lasts a worker's boot, most of a second or more, and fails (2.3 s with gunicorn's own
+    reload on the machine this was written on)."""
     worst, floor = max(traffic.livez), max(baseline.livez)
-    bound = max(LIVEZ_BOUND, 2 * floor)
+    bound = LIVEZ_BOUND + floor
     print(f"{label}: /livez max {worst * 1000:.1f} ms over {len(traffic.livez)} probes during "
           f"{RELOADS} reloads (without reloads: max {floor * 1000:.1f} ms); app answers "
           f"{traffic.app_answers}")
