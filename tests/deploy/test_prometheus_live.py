@@ -233,6 +233,8 @@ def test_a_refused_database_under_load_fires_breaker_and_degraded_alerts_in_time
     try:
         time.sleep(OUTAGE_SECONDS / 2)
         outage_panels = panels_without_data(prometheus)
+        stale_rate = prometheus.values('sum(rate(dashboard_http_request_duration_seconds_count'
+                                       '{handler="app",code="STALE",status="2xx"}[30s]))')
         time.sleep(start + OUTAGE_SECONDS - time.monotonic())
     finally:
         stack["proxy"].pass_through()
@@ -249,6 +251,7 @@ def test_a_refused_database_under_load_fires_breaker_and_degraded_alerts_in_time
         for name in (*names, "DashboardDatabaseDown")}
     FIGURES["outage_codes_received"] = sorted(received)
     assert outage_panels == [], outage_panels
+    assert stale_rate and stale_rate[0] > 0, "stand-ins are counted as STALE"
     assert "STALE" in received and received & {"CIRCUIT_BREAKER_OPEN", "DB_CONNECTION_FAILED"}
     for name in names:
         times = watch.get(name)
