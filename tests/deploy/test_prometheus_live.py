@@ -19,6 +19,11 @@ whose PostgreSQL is behind the fault proxy. Everything is asserted through Prome
    and fires on the third.
 
 The measured times are printed (``-s``) and written to ``figures.json`` in the test's tmp dir.
+One run on the 2-core development machine (seconds after the outage's start, or end): breaker
+and degraded alerts pending 2.1, firing 32.0, resolved 29.9 and 59.1 after the end; database
+down (idle) pending 3.7, firing 33.7, resolved 4.3 after the end; churn firing 0.3 s after the
+third restart was counted; ``/metrics`` median 15.5 ms (max 41.9); p95 clients 255 ms, panel
+248 ms. The whole file takes about 4.5 minutes.
 """
 
 from __future__ import annotations
