@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 from tests.support.server import free_port
 
@@ -126,7 +126,7 @@ class AlertWatch:
                 self.observe(self.prometheus.alerts(), time.monotonic())
 
     def observe(self, alerts: list[dict[str, Any]], now: float) -> None:
-        states = {}
+        states: dict[str, str] = {}
         for alert in alerts:
             name = alert["labels"]["alertname"]
             if states.get(name) != "firing":

@@ -314,9 +314,9 @@ def test_restart_churn_fires_on_the_third_restart(stack: dict[str, Any]) -> None
                                json={"reason": f"churn test {number}"}, timeout=30)
         assert answer.status_code == 202, answer.text
         asked = time.monotonic()
-        wait_for(lambda old=workers: len(pids := _worker_pids(server, bearer)) == 2 and  # type: ignore[misc]
+        wait_for(lambda old=workers: len(pids := _worker_pids(server, bearer)) == 2 and
                  pids.isdisjoint(old), 60, "new workers")
-        wait_for(lambda count=float(number): prometheus.values(  # type: ignore[misc]
+        wait_for(lambda count=float(number): prometheus.values(
             "sum(dashboard_worker_restarts_total)") == [count], 30, "counted")
         if number < 3:
             time.sleep(3)  # a few evaluations with the count in: still quiet
