@@ -86,5 +86,10 @@ def test_shipped_config_holds_the_defaults(tmp_path: Path) -> None:
     shipped = tomllib.loads((ROOT / "config/resilience.toml").read_text(encoding="utf-8"))
     from_file = load_settings(env={}, data=shipped)
     defaults = load_settings(env={}, data={})
-    assert from_file.effective() == [
-        (path, value, "toml") for path, value, _ in defaults.effective()]
+    # Every default, except the database: unset by default (an app brings its own engines),
+    # the shipped config names the demo's embedded SQLite.
+    assert [row for row in from_file.effective() if row[0] != "database.url"] == [
+        (path, value, "toml") for path, value, _ in defaults.effective()
+        if path != "database.url"]
+    assert ("database.url", "sqlite:///var/dashboard.db", "toml") in from_file.effective()
+    assert ("database.url", None, "default") in defaults.effective()
