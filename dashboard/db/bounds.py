@@ -13,7 +13,9 @@ not what the TOML asked for, so an operator sees at once an engine whose pool wa
 * Timeouts: the connect parameters set on the engine's last new connection (the adoption's
   ``do_connect`` listener keeps them), the configured ones for the host's own engine (built with
   them), ``None`` for an adopted engine whose driver the host does not know.
-* The URL is masked (password and secret query values as ``***``).
+* No URL: system-status identifies an engine by its name and dialect (a SQLite URL is a path
+  on the server; docs/api/admin.md). Health, public and read by monitors, lists the URL with
+  :func:`masked_url` (password and secret query values as ``***``).
 """
 
 from __future__ import annotations
@@ -42,13 +44,12 @@ def masked_url(engine: Engine) -> str:
 
 
 def engine_bounds(host: Host, name: str, engine: Engine) -> dict[str, Any]:
-    """``{name, url, dialect, pool_class, pool_size, max_overflow, pool_timeout, pool_recycle,
+    """``{name, dialect, pool_class, pool_size, max_overflow, pool_timeout, pool_recycle,
     pool_pre_ping, connect_timeout, call_timeout_ms}`` of the live ``engine``."""
     pool: Any = engine.pool
     connect_timeout, call_timeout_ms = _timeouts(host, engine)
     return {
         "name": name,
-        "url": masked_url(engine),
         "dialect": engine.dialect.name,
         "pool_class": type(pool).__name__,
         **pool_bounds(pool),
