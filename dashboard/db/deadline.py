@@ -19,6 +19,7 @@ import itertools
 import os
 import socket
 import threading
+import weakref
 from collections.abc import Callable
 
 from dashboard.clock import Clock, SystemClock
@@ -51,6 +52,15 @@ class DeadlineWatch:
         self._heap: list[tuple[float, int, Deadline]] = []
         self._order = itertools.count()
         self._wake = threading.Condition()
+        self._thread_pid = 0
+        _WATCHES.add(self)
+
+    def _forget_parent(self) -> None:
+        """In a forked child: the parent's thread is gone, and its condition may have been held
+        by that thread at the fork (a copy of a held lock never opens). A fresh one, no
+        deadlines (they name the parent's connections), the thread made again at the next arm."""
+        self._wake = threading.Condition()
+        self._heap = []
         self._thread_pid = 0
 
     def arm(self, seconds: float, action: Callable[[], None]) -> Deadline:
@@ -91,6 +101,17 @@ class DeadlineWatch:
                 token.armed = False
                 with contextlib.suppress(Exception):
                     token.action()
+
+
+_WATCHES: weakref.WeakSet[DeadlineWatch] = weakref.WeakSet()
+
+
+def _forget_parents_in_child() -> None:
+    for watch in list(_WATCHES):
+        watch._forget_parent()
+
+
+os.register_at_fork(after_in_child=_forget_parents_in_child)
 
 
 def shut_down_socket(fileno: int) -> None:

@@ -78,3 +78,33 @@ def test_shutting_a_socket_down_ends_its_peers_wait_and_leaves_the_descriptor_op
         shut_down_socket(ours.fileno())
         assert peer.recv(1) == b""  # the peer sees the end at once
         assert ours.fileno() != -1  # the driver's descriptor is still its own to close
+
+
+def test_a_child_forked_while_the_watch_holds_its_lock_can_still_arm() -> None:
+    """A fork can come while another thread holds the watch's condition (the watcher thread
+    looking at its heap while the master forks a worker): the child's copy of that lock would
+    never open."""
+    watch = DeadlineWatch()
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with watch._wake:
+            held.set()
+            release.wait(timeout=10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert held.wait(timeout=5)
+    child = os.fork()
+    if child == 0:
+        code = 1
+        try:
+            done = threading.Event()
+            watch.arm(0.01, done.set)
+            code = 0 if done.wait(timeout=5) else 1
+        finally:
+            os._exit(code)
+    release.set()
+    holder.join()
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
