@@ -25,9 +25,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.test import Client
 
-from dashboard.testing import build_host
 from dashboard.plugins.health.probe import PROBE_SQL
 from dashboard.plugins.health.state import state_of
+from dashboard.testing import build_host
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 

@@ -45,9 +45,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from overhead import call
 from werkzeug.test import EnvironBuilder
 
+from dashboard.config.sections import BUILTIN_PLUGINS, LoggingSection
 from dashboard.logs.queue import QueuedHandler
 from dashboard.logs.setup import apply
-from dashboard.config.sections import BUILTIN_PLUGINS, LoggingSection
 from dashboard.testing import build_host
 
 

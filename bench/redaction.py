@@ -12,11 +12,12 @@ Workloads: gunicorn access-log lines (dict args, a Referer URL), ordinary applic
 messages that do carry credentials (the slow path: regexes run and mask), and exceptions with
 tracebacks (rendered once by the filter instead of by the formatter).
 
-Then hostile input (issue 13): for each 16 KiB shape of ``tests/dashboard/plugins/redaction/hostile.py``
-(the openings of every leak form, repeated), the time to redact it divided by the time to redact a
-benign 16 KiB access line, with the patterns before issue 13 (``bench/redaction_quadratic.py``,
-timed once per text: the quadratic ones take about a second) and with the current ones, measured
-in the same run. A linear redactor stays near 1; the old one reached the hundreds.
+Then hostile input (issue 13): for each 16 KiB shape of
+``tests/dashboard/plugins/redaction/hostile.py`` (the openings of every leak form, repeated), the
+time to redact it divided by the time to redact a benign 16 KiB access line, with the patterns
+before issue 13 (``bench/redaction_quadratic.py``, timed once per text: the quadratic ones take
+about a second) and with the current ones, measured in the same run. A linear redactor stays near 1;
+the old one reached the hundreds.
 """
 
 from __future__ import annotations

@@ -189,9 +189,9 @@ if TYPE_CHECKING:
     from dashboard.metrics.series import prime as prime_metrics
     from dashboard.once import once
     from dashboard.periodic import PeriodicThread
-    from dashboard.private_files import open_private, private_dir, touch_private, write_private
     from dashboard.pipeline.closing import PRODUCED, ClosingBody, close_body
     from dashboard.pipeline.observe import mark_stand_in
+    from dashboard.private_files import open_private, private_dir, touch_private, write_private
     from dashboard.types import Host, StartResponse, StateKey, WSGIApp, WSGIEnviron
 
     __version__: str

@@ -2,7 +2,8 @@
 environment, each value remembering where it came from.
 
 :func:`load_settings` is pure: it is given the settings models of the installed plugins
-(discovery lives in :mod:`dashboard.hooks.discovery`) and returns validated :class:`Settings` or raises
+(discovery lives in :mod:`dashboard.hooks.discovery`) and returns validated :class:`Settings` or
+raises
 :class:`~dashboard.config.problems.ConfigError` listing every problem at once.
 """
 

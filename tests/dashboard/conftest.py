@@ -1,7 +1,7 @@
 """Fixtures of the browser tests: one real Chromium and one gunicorn server per test module.
 
-``server`` runs the demo app behind the test switch (``tests/dashboard/reports/static/apps.py``), so the
-pages and MesApi meet real contract envelopes with real ``Retry-After`` headers; a module that
+``server`` runs the demo app behind the test switch (``tests/dashboard/reports/static/apps.py``), so
+the pages and MesApi meet real contract envelopes with real ``Retry-After`` headers; a module that
 needs another server defines its own ``server`` fixture.
 """
 

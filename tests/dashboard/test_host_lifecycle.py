@@ -12,9 +12,9 @@ from pydantic import Field
 from sqlalchemy import text
 
 from dashboard import StateKey, hookimpl
+from dashboard.config.sections import SectionModel
 from dashboard.hooks.calls import ask_each, notify_each
 from dashboard.host import Host
-from dashboard.config.sections import SectionModel
 
 ECHO = 'app_factory = "dashboard.testing:echo_app"'
 

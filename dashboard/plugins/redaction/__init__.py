@@ -1,11 +1,12 @@
 """The ``redaction`` plugin: no database credential or token in any log line.
 
 It installs one logging filter on every handler of the process (see
-:mod:`dashboard.plugins.redaction.install`) when the host is configured, and again when the host says logging
-is set up (gunicorn has then built its own handlers). The filter masks recognised credential
-shapes (:mod:`dashboard.plugins.redaction.patterns`) and the literal secrets this host was configured with
-(:mod:`dashboard.plugins.redaction.literals`): the passwords of ``[database].url`` and of any ``*url``
-plugin setting, and the admin token named by ``[plugins.recovery].admin_token_env``.
+:mod:`dashboard.plugins.redaction.install`) when the host is configured, and again when the host
+says logging is set up (gunicorn has then built its own handlers). The filter masks recognised
+credential shapes (:mod:`dashboard.plugins.redaction.patterns`) and the literal secrets this host
+was configured with (:mod:`dashboard.plugins.redaction.literals`): the passwords of
+``[database].url`` and of any ``*url`` plugin setting, and the admin token named by
+``[plugins.recovery].admin_token_env``.
 """
 
 from __future__ import annotations

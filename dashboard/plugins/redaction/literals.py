@@ -1,8 +1,8 @@
 """The configured secrets themselves, in every spelling a log line may carry them.
 
-Shape recognisers (:mod:`dashboard.plugins.redaction.patterns`) cannot see a password that appears without
-its shape: in a driver's message, in a traceback's source line, in prose. The values this host
-was configured with are known, though, so they are masked literally wherever they appear,
+Shape recognisers (:mod:`dashboard.plugins.redaction.patterns`) cannot see a password that appears
+without its shape: in a driver's message, in a traceback's source line, in prose. The values this
+host was configured with are known, though, so they are masked literally wherever they appear,
 whatever surrounds them. That is the cheap, strong backstop; which values are secrets is decided
 in one place for the whole host (:func:`dashboard.config.secrets.configured_secrets`):
 

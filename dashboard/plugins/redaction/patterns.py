@@ -10,8 +10,8 @@ so a masked line still says *what* was connected to::
 They err on the side of masking too much. Where a shape is ambiguous (a raw ``@`` or ``/`` inside
 a password, two URLs on one line) the mask runs to the last plausible end on the line, so no part
 of the secret survives even if some harmless text goes with it. Secrets the recognisers cannot see
-at all (a bare password in prose) are covered by :mod:`dashboard.plugins.redaction.literals`, which masks
-the configured values themselves.
+at all (a bare password in prose) are covered by :mod:`dashboard.plugins.redaction.literals`, which
+masks the configured values themselves.
 
 Shapes covered:
 
@@ -51,8 +51,8 @@ word is 15 characters). Nothing needed a length bound on the secret itself: a bo
 tail of a longer password, while the rules above already keep the cost linear. Where one
 recogniser's output could hide another's shape, the order of :data:`RECOGNISERS` says which runs
 first (URLs before Oracle, bare Oracle passwords before quoted ones, whose quotes span blanks).
-``tests/dashboard/plugins/redaction/test_linear_time.py`` measures every pattern on hostile input against
-benign input of the same length.
+``tests/dashboard/plugins/redaction/test_linear_time.py`` measures every pattern on hostile input
+against benign input of the same length.
 """
 
 from __future__ import annotations

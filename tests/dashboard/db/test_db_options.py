@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import create_engine, text
 
-from dashboard.db.engine import build_engine
 from dashboard.config.sections import DatabaseSection
+from dashboard.db.engine import build_engine
 
 
 def test_search_path_from_the_url_survives_beside_the_statement_timeout(pg_url: str) -> None:

@@ -12,9 +12,9 @@ import time
 import pytest
 from sqlalchemy import text
 
+from dashboard.config.sections import DatabaseSection
 from dashboard.db.engine import build_engine
 from dashboard.db.faults import Fault, classify
-from dashboard.config.sections import DatabaseSection
 from tests.support.server import free_port
 
 MARIADB_URL = "mysql+pymysql://root@127.0.0.1:3306/test"

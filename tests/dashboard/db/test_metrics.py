@@ -8,9 +8,9 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import exc, text
 
+from dashboard.config.sections import DatabaseSection
 from dashboard.db.engine import build_engine
 from dashboard.db.metrics import instrument_engine
-from dashboard.config.sections import DatabaseSection
 
 
 def value(name: str) -> float:

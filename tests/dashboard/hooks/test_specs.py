@@ -17,7 +17,6 @@ import pluggy
 import pytest
 
 from dashboard import PROJECT_NAME
-
 from dashboard.hooks import specs as hookspecs
 from dashboard.hooks.discovery import installed_entry_points, load_plugin
 

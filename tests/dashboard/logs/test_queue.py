@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from dashboard.context import ServedRequest, current_request
 from dashboard.logs.format import RequestContextFilter, TextFormatter
 from dashboard.logs.queue import QueuedHandler
-from dashboard.context import ServedRequest, current_request
 
 
 class Recording(logging.Handler):

@@ -1,8 +1,8 @@
 """The report pages in real Chromium against a real gunicorn server: normal, degraded, stale,
 recovered; controls bound to the URL, chart, table paging and sorting, 400 px, the HTML 404.
 
-The server's app is the demo app behind the test switch (tests/dashboard/reports/static/apps.py), so the
-degraded answers are real contract envelopes with real Retry-After headers. The same states from
+The server's app is the demo app behind the test switch (tests/dashboard/reports/static/apps.py), so
+the degraded answers are real contract envelopes with real Retry-After headers. The same states from
 a real database outage are in test_outage_pages.py.
 """
 

@@ -12,11 +12,11 @@ from werkzeug.test import Client
 from dashboard import contract
 from dashboard.clock import ManualClock
 from dashboard.pipeline.closing import ClosingBody
-from dashboard.testing import assert_error_envelope
 from dashboard.plugins.admission import OVERLOADED_CODE
 from dashboard.plugins.admission.limiter import Limiter
 from dashboard.plugins.admission.limits import FixedLimit
 from dashboard.plugins.admission.middleware import AdmissionMiddleware
+from dashboard.testing import assert_error_envelope
 
 EXEMPT = ("/livez", "/readyz", "/health", "/metrics", "/admin", "/static")
 

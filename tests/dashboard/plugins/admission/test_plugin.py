@@ -10,9 +10,9 @@ import pytest
 from werkzeug.test import Client
 
 from dashboard.checks import CheckResult
+from dashboard.plugins import admission
 from dashboard.testing import assert_error_envelope, config_problems
 from dashboard.types import Host
-from dashboard.plugins import admission
 from tests.dashboard.plugins.admission import apps
 
 APP = "tests.dashboard.plugins.admission.apps:create_app"

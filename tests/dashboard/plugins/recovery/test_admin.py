@@ -17,8 +17,8 @@ import pytest
 
 from dashboard import hookimpl
 from dashboard.clock import ManualClock
-from dashboard.host import Host
 from dashboard.config.sections import SectionModel
+from dashboard.host import Host
 
 TOKEN = "tok-3f9a-secret-value"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

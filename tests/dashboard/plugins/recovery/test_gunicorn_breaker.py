@@ -14,7 +14,13 @@ from typing import Any
 import pytest
 import requests
 
-from tests.dashboard.plugins.recovery.support import AUTH, ENV, audit_records, recovery_toml, wait_for
+from tests.dashboard.plugins.recovery.support import (
+    AUTH,
+    ENV,
+    audit_records,
+    recovery_toml,
+    wait_for,
+)
 from tests.support.server import Server, gunicorn_server
 
 REPORT = "/api/reports/wip-by-workcenter"

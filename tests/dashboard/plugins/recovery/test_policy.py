@@ -6,7 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dashboard.plugins.recovery.policy import ChurnRule, CooldownRule, RestartPolicy, remaining_seconds
+from dashboard.plugins.recovery.policy import (
+    ChurnRule,
+    CooldownRule,
+    RestartPolicy,
+    remaining_seconds,
+)
 
 T0 = datetime(2026, 11, 28, 10, 0, 0, tzinfo=UTC)
 

@@ -1,10 +1,10 @@
 """Redaction costs a constant times reading the line, whatever the line holds.
 
-Measured as ratios (see :mod:`tests.dashboard.plugins.redaction.hostile`): hostile 16 KiB text built from
-the openings of every leak form of the corpus against a benign 16 KiB access line. A backtracking
-pattern that reads ahead from every candidate shows as a ratio in the hundreds (the pre-issue-13
-patterns: ``x://`` after an ``@`` cost about 1 s, 400x); the bound of 10 leaves room for a loaded
-machine and for patterns that skip benign text faster than text that is all candidates.
+Measured as ratios (see :mod:`tests.dashboard.plugins.redaction.hostile`): hostile 16 KiB text built
+from the openings of every leak form of the corpus against a benign 16 KiB access line. A
+backtracking pattern that reads ahead from every candidate shows as a ratio in the hundreds (the
+pre-issue-13 patterns: ``x://`` after an ``@`` cost about 1 s, 400x); the bound of 10 leaves room
+for a loaded machine and for patterns that skip benign text faster than text that is all candidates.
 """
 
 from __future__ import annotations
@@ -19,7 +19,14 @@ from hypothesis import strategies as st
 
 from dashboard.plugins.redaction.patterns import LEAD, RECOGNISERS, names_a_secret
 from dashboard.plugins.redaction.redactor import Redactor
-from tests.dashboard.plugins.redaction.hostile import BENIGN, SHAPES, SIZE, cost_ratio, fastest, fill
+from tests.dashboard.plugins.redaction.hostile import (
+    BENIGN,
+    SHAPES,
+    SIZE,
+    cost_ratio,
+    fastest,
+    fill,
+)
 
 BOUND = 10.0
 redactor = Redactor("***")

@@ -197,7 +197,9 @@ def _degraded(environ: WSGIEnviron, start_response: StartResponse, code: str,
 
 def create_app(host: Host) -> WSGIApp:
     """The demo app of ``host`` behind a switch kept in ``host.runtime_dir``."""
-    from dashboard.plugins.admission import OVERLOADED_CODE  # the server runs no plugin: answer it anyway
+    from dashboard.plugins.admission import (
+        OVERLOADED_CODE,  # the server runs no plugin: answer it anyway
+    )
 
     contract.register_error_code(OVERLOADED_CODE)
     host.runtime_dir.mkdir(parents=True, exist_ok=True)
