@@ -73,8 +73,9 @@ _from("dashboard.private_files", "open_private", "private_dir", "touch_private",
       "write_private")
 # Metrics: the process's Prometheus series, their write-behind beat, pools sampled per engine,
 # and a request marked as answered by a stand-in (counted as code STALE).
-_from("dashboard.metrics.series", "DEFAULT_ENGINE", "RESTART_SOURCES", "mark_set", "series",
-      prime_metrics="prime")
+_from("dashboard.metrics.series", "DEFAULT_ENGINE", "RESTART_SOURCES", "series")
+_from("dashboard.metrics.engines", "mark_set")
+_from("dashboard.metrics.priming", prime_metrics="prime")
 _from("dashboard.metrics.pools", "watch_engine")
 _from("dashboard.pipeline.observe", "mark_stand_in")
 _from("dashboard.metrics.batch", "BatchedCounter", register_flush="register")
@@ -183,10 +184,11 @@ if TYPE_CHECKING:
     )
     from dashboard.metrics.batch import BatchedCounter
     from dashboard.metrics.batch import register as register_flush
+    from dashboard.metrics.engines import mark_set
     from dashboard.metrics.files import retire_process as retire_worker_metrics
     from dashboard.metrics.pools import watch_engine
-    from dashboard.metrics.series import DEFAULT_ENGINE, RESTART_SOURCES, mark_set, series
-    from dashboard.metrics.series import prime as prime_metrics
+    from dashboard.metrics.priming import prime as prime_metrics
+    from dashboard.metrics.series import DEFAULT_ENGINE, RESTART_SOURCES, series
     from dashboard.once import once
     from dashboard.periodic import PeriodicThread
     from dashboard.pipeline.closing import PRODUCED, ClosingBody, close_body

@@ -128,7 +128,7 @@ class Host:
 
     def find_state(self, key: StateKey[T]) -> T | None:
         """This host's value under ``key``, or ``None`` when nothing made it yet."""
-        return self._states.get(key)  # type: ignore[no-any-return]
+        return self._states.get(key)
 
     @property
     def database_url(self) -> str | None:

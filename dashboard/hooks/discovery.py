@@ -130,11 +130,12 @@ def make_app(target: Any, host: Any) -> Any:
     """
     if not (inspect.isroutine(target) or inspect.isclass(target)):
         return target
-    required = _required_positional(target)
+    factory: Any = target  # a routine or a class: called below (inspect's guards narrow it)
+    required = _required_positional(factory)
     if required == 0:
-        return target()
+        return factory()
     if required == 1:
-        return target(host)
+        return factory(host)
     if required == 2 and not inspect.isclass(target):
         return target
     raise TypeError(f"app_factory {target!r} requires {required} arguments: it must be a WSGI "

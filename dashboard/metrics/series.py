@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
@@ -249,33 +248,3 @@ HANDLERS = ("app", "control")
 BREAKER_CALL_KINDS = ("success", "failure", "slow", "not_permitted")
 #: The host's own engine in ``engine`` labels; adopted app engines use their own names.
 DEFAULT_ENGINE = "default"
-
-
-def prime(degraded_codes: Iterable[str] = ()) -> SimpleNamespace:
-    """Create every series and the label values dashboards and alerts expect, at 0.
-
-    A labelled series has no sample until a child exists, and a query on a missing series is
-    empty, not zero: alerts on ``rate(...)`` and the Grafana panels need them listed from the
-    first scrape, also for plugins that are not enabled. ``degraded_codes`` are the contract's
-    (``dashboard.contract.DEGRADED_CODES``; this leaf does not import the contract, which
-    imports it).
-    """
-    metrics = series()
-    for code in sorted(degraded_codes):
-        metrics.degraded_responses.labels(code=code)
-    for source in RESTART_SOURCES:
-        metrics.worker_restarts.labels(source=source)
-    for code in STALE_CODES:
-        metrics.stale_responses.labels(code=code)
-    for before, after in BREAKER_TRANSITIONS:
-        metrics.breaker_transitions.labels(before, after)
-    for handler in HANDLERS:
-        metrics.http_request_duration.labels("GET", "2xx", "", handler)
-    for kind in BREAKER_CALL_KINDS:
-        metrics.breaker_calls.labels(kind=kind)
-    prime_engine(DEFAULT_ENGINE)
-    return metrics
-
-
-# Kept importable from here (the facade re-exports it); defined where it is primed.
-from dashboard.metrics.engines import mark_set, prime_engine  # noqa: E402, F401

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("dashboard.errors")
 
-_END = object()
+_END: Any = object()  # typed Any: next(iterator, _END) stays bytes to the checker
 _failure = db_failure.get  # one C call per request: was a database failure recorded?
 
 
@@ -62,13 +62,13 @@ def read_start(body: Iterable[bytes]) -> list[bytes] | tuple[bytes, Iterator[byt
         return []
     request = current_request.get()
     if type(request) is not Exchange or request.declared_length != str(len(first)):
-        return first, iterator  # type: ignore[return-value]
+        return first, iterator
     more = next(iterator, _END)  # the end of a body whose length was declared, read to run it
     while more is not _END:
         if more:  # more than it declared: it streams as it is
-            return first, itertools.chain((more,), iterator)  # type: ignore[arg-type]
+            return first, itertools.chain((more,), iterator)
         more = next(iterator, _END)
-    return [first]  # type: ignore[list-item]
+    return [first]
 
 
 class ExceptionMapper:
@@ -92,7 +92,7 @@ class ExceptionMapper:
             iterable = self.app(environ, start_response)
             if type(iterable) in PRODUCED:
                 if _failure() is None or not self.overruled():
-                    return iterable  # type: ignore[no-any-return]
+                    return iterable
                 raise _Overruled
             started = read_start(iterable)
             if _failure() is not None and self.overruled():
@@ -105,7 +105,7 @@ class ExceptionMapper:
             if iterable is not None:
                 close_body(iterable)
             return answer(exc, self.to_response(exc, environ), environ, start_response)
-        if type(started) is list:
+        if isinstance(started, list):
             close = getattr(iterable, "close", None)  # finished here (close_body, inlined: a
             if close is not None:                      # frame less on most requests), so every
                 close()                                # layer above finishes at once

@@ -30,6 +30,7 @@ import os
 import threading
 import weakref
 from threading import get_ident
+from typing import Literal
 
 from dashboard.plugins.breaker.core.model import Permit, SlowTicket
 from dashboard.plugins.breaker.core.protocol import ScopeBreaker
@@ -71,7 +72,7 @@ class SlowCallWatch:
         if self._idle:  # after the insertion: the sweeper re-checks in the other order
             self._wake.set()
 
-    def end(self) -> SlowTicket | bool | None:
+    def end(self) -> SlowTicket | Literal[False] | None:
         """This thread's statement (or other database call) ended: may its caller count it?
 
         ``False``: yes, it was not slow (or no statement was watched: a connection attempt).

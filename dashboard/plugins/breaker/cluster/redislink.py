@@ -205,7 +205,7 @@ class RedisLink:
             self._notes.malformed(self.keys[2], holder, problem)
             return None, 0  # take_lease replaces it
         self._notes.well_formed(self.keys[2])
-        return holder, max(0, pttl)
+        return holder, pttl if isinstance(pttl, int) and pttl > 0 else 0
 
     def write_record(self, expected_version: int | None, state: str, *,
                      open_seconds: float = 0.0, reason: str = "") -> bool:

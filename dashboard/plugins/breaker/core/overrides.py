@@ -56,7 +56,7 @@ class Override:
         return self.until > now
 
 
-def start(kind: str, seconds: float, reason: str, now: float,
+def start(kind: str, seconds: object, reason: str, now: float,
           resume_open_for: float) -> Override:
     """A new override of ``kind`` for ``seconds`` from ``now``; ``ValueError`` for a duration
     that is not a finite number in (0, 86400] (callers validate requests before; this guards

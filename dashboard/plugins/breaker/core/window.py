@@ -11,6 +11,12 @@ about it.
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
+#: A window's slots: a list in one worker, a view of the host's shared block in host scope.
+Slots: TypeAlias = "list[int] | memoryview[int]"
+
+
 SUCCESS, FAILURE, SLOW = 0, 1, 2
 
 
@@ -19,7 +25,7 @@ class CountWindow:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._ring = [SUCCESS] * size
+        self._ring: Slots = [SUCCESS] * size
         self._next = 0
         self._written = 0  # never reset: a ticket from before a clear can never match again
         self.count = self.failures = self.slow = 0
@@ -83,10 +89,10 @@ class TimeWindow:
 
     def __init__(self, seconds: int) -> None:
         self.seconds = seconds
-        self._second = [-1] * seconds
-        self._total = [0] * seconds
-        self._failures = [0] * seconds
-        self._slow = [0] * seconds
+        self._second: Slots = [-1] * seconds
+        self._total: Slots = [0] * seconds
+        self._failures: Slots = [0] * seconds
+        self._slow: Slots = [0] * seconds
         self._latest = -1
         self._count = 0  # kept only while not clean
         self.failures = self.slow = 0

@@ -91,7 +91,7 @@ class SharedCountWindow(_Streak, CountWindow):
     @property
     def quiet(self) -> bool:
         """A success changes nothing: a full ring with no failure and no slow call."""
-        return self.count == self.size and self.failures == 0 and self.slow == 0
+        return bool(self.count == self.size and self.failures == 0 and self.slow == 0)
 
     def add_successes(self, n: int, now: float) -> None:
         if self.quiet:  # no failure in the ring: no streak either
