@@ -59,9 +59,11 @@ class RequestContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "request_id", None) is None:
             record.request_id = current_request_id()
-        if record.exc_info and handled_db_failure(record.exc_info[1]):
+        if (record.exc_info and record.levelno > logging.DEBUG
+                and handled_db_failure(record.exc_info[1])):
             # A framework logging the database failure it caught: the host answers it and
-            # logs it in one classified line (docs/host-your-own-app.md), no traceback.
+            # logs it in one classified line (docs/host-your-own-app.md); its traceback is
+            # the DEBUG record's, written only at that level.
             record.exc_info = None
             record.exc_text = None
         return True
