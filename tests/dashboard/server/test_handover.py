@@ -90,7 +90,11 @@ def test_a_real_reload_whose_new_workers_hang_keeps_the_old_ones(tmp_path: Path)
               'plugins = ["health"]\n[server]\ntimeout = 4\ngraceful_timeout = 5\n')
     with gunicorn_server(tmp_path, config, workers=2, ready_path="/livez",
                          env={"HANG_FLAG": str(flag)}) as server:
+        deadline = time.monotonic() + 30  # /livez answered from one worker: wait for both
+        while len(children(server.master_pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
         old = children(server.master_pid)
+        assert len(old) == 2, old
         flag.touch()
         os.kill(server.master_pid, signal.SIGHUP)
         deadline = time.monotonic() + 30
