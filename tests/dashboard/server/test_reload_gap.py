@@ -2,8 +2,9 @@
 
 A real gunicorn (2 workers x 4 threads) under a bounded load on the app, with a prober asking
 ``/livez`` on a fresh connection every 20 ms: five ``SIGHUP`` reloads in a row, each waited for
-until the master's children are a wholly new generation. ``/livez`` never waits more than 100 ms
-beyond the worst the same load gives without reloads.
+until the master's children are a wholly new generation. ``/livez`` never waits more than
+:data:`LIVEZ_BOUND` beyond the worst the same load gives without reloads (the target is 100 ms;
+see the constant for why the test allows the boot's CPU wait on a 2-core runner).
 Then the same with the recovery plugin's history store (PostgreSQL behind the fault proxy) hung:
 the master spawns the new workers at once, without waiting on the store.
 """
@@ -30,7 +31,12 @@ from tests.support.server import Server, gunicorn_server
 
 CONFIG = "[server]\nthreads = 4\ngraceful_timeout = 5\n"
 RELOADS = 5
-LIVEZ_BOUND = 0.100
+#: The target is 100 ms. On a 2-core runner two new workers
+#: importing the app compete with the load and the prober for the CPU: CI measured 125 ms once
+#: (with 10.7 ms without reloads), which is CPU wait, not a gap. A gap, no worker accepting while
+#: the new ones boot, costs a whole boot: 2.3 s with gunicorn's own reload. This bound catches a
+#: gap on a loaded machine and does not fail on the boot's CPU wait; each run prints the max.
+LIVEZ_BOUND = 0.250
 
 
 def children(pid: int) -> set[int]:
@@ -142,10 +148,10 @@ def _served(tmp_path: Path, extra: str = "") -> Iterator[Server]:
 
 
 def _assert_no_gap(baseline: Traffic, traffic: Traffic, label: str) -> float:
-    """``/livez`` never waited more than 100 ms during the reloads, beyond the worst wait the
-    same load gives in the same test without any reload (what the machine itself adds: a few ms
-    on a quiet one, more on a loaded CI runner). A gap (no worker accepting while the new ones
-    boot) lasts a worker's boot, most of a second or more, and fails (2.3 s with gunicorn's own
+    """``/livez`` never waited more than :data:`LIVEZ_BOUND` during the reloads, beyond the worst
+    wait the same load gives in the same test without any reload (what the machine itself adds: a
+    few ms on a quiet one, more on a loaded CI runner). A gap (no worker accepting while the new
+    ones boot) lasts a worker's boot, most of a second or more, and fails (2.3 s with gunicorn's own
     reload on the machine this was written on)."""
     worst, floor = max(traffic.livez), max(baseline.livez)
     bound = LIVEZ_BOUND + floor
