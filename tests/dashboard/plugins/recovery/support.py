@@ -53,12 +53,16 @@ def worker_pids(base_url: str) -> set[int]:
 
 def settled_workers(base_url: str, count: int, excluding: set[int] = frozenset()  # type: ignore[assignment]
                     ) -> set[int]:
-    """Wait until exactly ``count`` workers are listed, none of them in ``excluding``."""
+    """Wait until exactly ``count`` workers are listed, none of them in ``excluding``.
+
+    A reload now keeps the old workers until the new ones have loaded the app, then retires them
+    (dashboard.server.handover): on a loaded 2-core runner that took past 20 s once, so the wait
+    is generous; a reload that never completes still fails it."""
     def listed() -> set[int] | None:
         pids = worker_pids(base_url)
         return pids if len(pids) == count and not pids & excluding else None
 
-    return wait_for(listed)
+    return wait_for(listed, timeout=60)
 
 
 def audit_records(tmp_path: Path) -> list[dict[str, Any]]:
